@@ -1,0 +1,27 @@
+//! branch-guard: enforces the git flow: branch names, PR source and target,
+//! commit messages, merge gates and branch protection.
+//!
+//! The binary in `main.rs` only parses arguments; everything it does lives here.
+
+pub mod branch;
+
+use shipgate_core::cli::Tool;
+
+/// Identity and configuration sections of this tool.
+pub const TOOL: Tool = Tool {
+    name: "branch-guard",
+    version: env!("CARGO_PKG_VERSION"),
+    sections: &["flow", "guard"],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_only_known_config_sections() {
+        for section in TOOL.sections {
+            assert!(shipgate_core::config::SECTIONS.contains(section), "{section}");
+        }
+    }
+}

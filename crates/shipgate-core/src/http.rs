@@ -1,0 +1,500 @@
+//! The shared reqwest client and the retry loop around it.
+//!
+//! Every HTTP client in shipgate is built here so TLS (rustls with the ring
+//! provider), the user agent and timeouts are the same everywhere, and so
+//! every error message shows URLs only after [`redact_url`].
+
+use std::sync::Once;
+use std::time::Duration;
+
+use reqwest::ResponseBuilderExt;
+
+use crate::actions::redact;
+use crate::exit::{Error, Result};
+use crate::retry::{Decision, GiveUpReason, Outcome, RetryPolicy, is_secondary_rate_limit};
+
+/// The user agent every shipgate request sends.
+pub const USER_AGENT: &str = concat!("shipgate/", env!("CARGO_PKG_VERSION"));
+
+/// Connecting should be quick even when the whole request may take long.
+const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Installs rustls' ring crypto provider as the process default, once.
+/// reqwest is built with `rustls-no-provider`, so nothing TLS works before
+/// this runs.
+pub fn install_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Err means another provider is already the default, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A client with the system's root certificates.
+pub fn client(timeout: Duration) -> Result<reqwest::Client> {
+    client_with_roots(timeout, &[])
+}
+
+/// A client that also trusts the PEM certificates in `extra_root_pems`,
+/// e.g. a test CA.
+pub fn client_with_roots(timeout: Duration, extra_root_pems: &[Vec<u8>]) -> Result<reqwest::Client> {
+    install_crypto_provider();
+    let mut certificates = Vec::with_capacity(extra_root_pems.len());
+    for (index, pem) in extra_root_pems.iter().enumerate() {
+        let parsed = reqwest::Certificate::from_pem_bundle(pem).map_err(|err| {
+            Error::usage(format!(
+                "extra root certificate #{} is not valid PEM: {}",
+                index + 1,
+                innermost_message(&err)
+            ))
+        })?;
+        if parsed.is_empty() {
+            return Err(Error::usage(format!(
+                "extra root certificate #{} contains no PEM certificate",
+                index + 1
+            )));
+        }
+        certificates.extend(parsed);
+    }
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_rustls()
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))
+        .timeout(timeout);
+    if !certificates.is_empty() {
+        builder = builder.tls_certs_merge(certificates);
+    }
+    builder
+        .build()
+        .map_err(|err| Error::usage(format!("cannot set up the HTTP client: {}", innermost_message(&err))))
+}
+
+/// Sends the request `make_request` builds, retrying per `policy`.
+///
+/// Returns the first response that is a success or not worth retrying
+/// (e.g. 404: the caller decides what it means). A transient failure that
+/// outlasts the policy becomes [`Error::external`], e.g.
+/// `POST https://hooks.slack.com/***: 503 Service Unavailable after 4 attempts`.
+pub async fn send_with_retry<F>(policy: &RetryPolicy, make_request: F) -> Result<reqwest::Response>
+where
+    F: Fn() -> reqwest::RequestBuilder,
+{
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let (client, request) = make_request().build_split();
+        let request = request.map_err(|err| {
+            let url = err.url().map(redact_url).unwrap_or_default();
+            Error::usage(format!("invalid HTTP request {url}: {}", innermost_message(&err)))
+        })?;
+        let method = request.method().clone();
+        let url = request.url().clone();
+        let shown = || format!("{method} {}", redact_url(&url));
+
+        let response = match client.execute(request).await {
+            Ok(response) => response,
+            Err(err) => match policy.decide(attempt, Outcome::Transport) {
+                Decision::Retry(wait) => {
+                    policy.sleep(wait).await;
+                    continue;
+                }
+                Decision::GiveUp(_) => {
+                    return Err(Error::external(format!(
+                        "{}: {} after {}",
+                        shown(),
+                        describe_transport_error(&err),
+                        attempts(attempt)
+                    )));
+                }
+            },
+        };
+
+        let status = response.status();
+        if status.is_success() || status.is_redirection() {
+            return Ok(response);
+        }
+        let (response, body) = read_body_if_needed(response, &url).await;
+        let decision = policy.decide(
+            attempt,
+            Outcome::Response {
+                status,
+                headers: response.headers(),
+                body: body.as_deref(),
+            },
+        );
+        match decision {
+            Decision::Retry(wait) => policy.sleep(wait).await,
+            Decision::GiveUp(GiveUpReason::NotRetryable) => return Ok(response),
+            Decision::GiveUp(GiveUpReason::AttemptsExhausted) => {
+                return Err(Error::external(format!(
+                    "{}: {} after {}",
+                    shown(),
+                    status_text(status),
+                    attempts(attempt)
+                )));
+            }
+            Decision::GiveUp(GiveUpReason::WaitTooLong(wait)) => {
+                return Err(Error::external(format!(
+                    "{}: {}; the server asked to wait {}s, longer than the {}s limit; try again later",
+                    shown(),
+                    status_text(status),
+                    wait.as_secs(),
+                    policy.max_retry_after.as_secs()
+                )));
+            }
+        }
+    }
+}
+
+/// A 403 without rate-limit headers may still be GitHub's secondary rate
+/// limit, which only the body tells; read it and hand back an equivalent
+/// response so the caller can still use it.
+async fn read_body_if_needed(response: reqwest::Response, url: &reqwest::Url) -> (reqwest::Response, Option<String>) {
+    let status = response.status();
+    if status != reqwest::StatusCode::FORBIDDEN || is_secondary_rate_limit(status, response.headers(), None) {
+        return (response, None);
+    }
+    let version = response.version();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut builder = http::Response::builder()
+        .status(status)
+        .version(version)
+        .url(url.clone());
+    if let Some(map) = builder.headers_mut() {
+        *map = headers;
+    }
+    match builder.body(bytes) {
+        Ok(rebuilt) => (reqwest::Response::from(rebuilt), Some(text)),
+        // Unreachable with a status and headers taken from a real response;
+        // an empty 403 still reports the right status.
+        Err(_) => (
+            reqwest::Response::from(http::Response::new(Vec::<u8>::new())),
+            Some(text),
+        ),
+    }
+}
+
+fn attempts(count: u32) -> String {
+    if count == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{count} attempts")
+    }
+}
+
+/// `503 Service Unavailable`.
+pub fn status_text(status: reqwest::StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}", status.as_u16()),
+        None => status.as_u16().to_string(),
+    }
+}
+
+/// What went wrong on the wire, in words, without the URL reqwest puts in
+/// its own message.
+pub fn describe_transport_error(err: &reqwest::Error) -> String {
+    let detail = innermost_message(err);
+    if err.is_timeout() {
+        "timed out".to_owned()
+    } else if err.is_connect() {
+        format!("could not connect ({detail})")
+    } else {
+        detail
+    }
+}
+
+fn innermost_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    redact_urls(&redact(&current.to_string()))
+}
+
+/// A URL safe to print: no userinfo, query or fragment, and only scheme and
+/// host for webhook-like URLs, whose path is the secret (Slack, Discord,
+/// Teams webhooks).
+pub fn redact_url(url: &reqwest::Url) -> String {
+    let mut shown = format!("{}://", url.scheme());
+    if let Some(host) = url.host_str() {
+        shown.push_str(host);
+    }
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    if looks_like_webhook(url) {
+        shown.push_str("/***");
+    } else {
+        shown.push_str(url.path());
+    }
+    redact(&shown).into_owned()
+}
+
+/// [`redact_url`] for text that may not parse as a URL.
+pub fn redact_url_str(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => redact_url(&parsed),
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
+}
+
+/// Replaces every URL inside `text` with its [`redact_url`] form.
+pub fn redact_urls(text: &str) -> String {
+    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>()]*[^\s'"<>().,;:!?]"#).expect("valid regex")
+    });
+    URL.replace_all(text, |captures: &regex::Captures<'_>| redact_url_str(&captures[0]))
+        .into_owned()
+}
+
+fn looks_like_webhook(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let path = url.path().to_ascii_lowercase();
+    host.starts_with("hooks.")
+        || host.contains("webhook")
+        || path.contains("hook")
+        || url.path_segments().into_iter().flatten().any(looks_like_token)
+}
+
+/// Long segments mixing letters and digits are usually credentials or
+/// signed ids rather than route names.
+fn looks_like_token(segment: &str) -> bool {
+    segment.len() >= 20
+        && segment.chars().any(|c| c.is_ascii_digit())
+        && segment.chars().any(|c| c.is_ascii_alphabetic())
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::any;
+
+    /// Serves `router` on 127.0.0.1 and returns its base URL.
+    async fn serve(router: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        format!("http://{address}")
+    }
+
+    /// A router answering with `script[n]` for the n-th request, repeating
+    /// the last entry.
+    fn scripted(script: Vec<(u16, Vec<(&'static str, String)>, &'static str)>) -> (Router, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = hits.clone();
+        let script = Arc::new(script);
+        let router = Router::new().route(
+            "/{*path}",
+            any(move || {
+                let counter = counter.clone();
+                let script = script.clone();
+                async move {
+                    let index = counter.fetch_add(1, Ordering::SeqCst).min(script.len() - 1);
+                    let (status, headers, body) = &script[index];
+                    let mut map = HeaderMap::new();
+                    for (name, value) in headers {
+                        map.insert(*name, value.parse().unwrap());
+                    }
+                    (StatusCode::from_u16(*status).unwrap(), map, *body)
+                }
+            }),
+        );
+        (router, hits)
+    }
+
+    fn recording_policy() -> (RetryPolicy, Arc<Mutex<Vec<Duration>>>) {
+        let slept = Arc::new(Mutex::new(Vec::new()));
+        let recorder = slept.clone();
+        let policy = RetryPolicy::with_sleeper(move |duration| {
+            recorder.lock().unwrap().push(duration);
+            async {}
+        });
+        (policy, slept)
+    }
+
+    #[tokio::test]
+    async fn retries_503_until_success() {
+        let (router, hits) = scripted(vec![(503, vec![], "down"), (503, vec![], "down"), (200, vec![], "ok")]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, slept) = recording_policy();
+        let response = send_with_retry(&policy, || client.get(format!("{base}/health")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+        assert_eq!(hits.load(Ordering::SeqCst), 3);
+        let slept = slept.lock().unwrap();
+        assert_eq!(slept.len(), 2);
+        assert!(slept[0] >= Duration::from_millis(250) && slept[0] <= Duration::from_millis(500));
+        assert!(slept[1] >= Duration::from_millis(500) && slept[1] <= Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn honours_retry_after_for_real() {
+        let (router, hits) = scripted(vec![
+            (503, vec![("retry-after", "1".into())], "busy"),
+            (200, vec![], "ok"),
+        ]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let started = std::time::Instant::now();
+        let response = send_with_retry(&RetryPolicy::default(), || client.get(format!("{base}/x")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(hits.load(Ordering::SeqCst), 2);
+        assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_last_attempt_with_a_redacted_url() {
+        let (router, hits) = scripted(vec![(503, vec![], "down")]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, slept) = recording_policy();
+        let url = format!("{base}/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX1?token=abc");
+        let err = send_with_retry(&policy, || client.post(&url).body("{}"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::External);
+        assert_eq!(
+            err.to_string(),
+            format!("POST {base}/***: 503 Service Unavailable after 4 attempts")
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 4);
+        assert_eq!(slept.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_returned_without_retrying() {
+        let (router, hits) = scripted(vec![(404, vec![], "missing"), (200, vec![], "ok")]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, _) = recording_policy();
+        let response = send_with_retry(&policy, || client.get(format!("{base}/x")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_permission_403_is_returned_with_its_body_intact() {
+        let (router, hits) = scripted(vec![(
+            403,
+            vec![("x-accepted-github-permissions", "contents=write".into())],
+            r#"{"message":"Resource not accessible by integration"}"#,
+        )]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, _) = recording_policy();
+        let response = send_with_retry(&policy, || client.get(format!("{base}/x")))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(response.url().as_str(), format!("{base}/x"));
+        assert_eq!(response.headers()["x-accepted-github-permissions"], "contents=write");
+        assert_eq!(
+            response.text().await.unwrap(),
+            r#"{"message":"Resource not accessible by integration"}"#
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_too_long_retry_after_fails_fast() {
+        let (router, hits) = scripted(vec![(429, vec![("retry-after", "7200".into())], "slow down")]);
+        let base = serve(router).await;
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, slept) = recording_policy();
+        let err = send_with_retry(&policy, || client.get(format!("{base}/api")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "GET {base}/api: 429 Too Many Requests; the server asked to wait 7200s, longer than the 60s limit; try again later"
+            )
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert!(slept.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_retried_then_external() {
+        // Bind and drop to get a port nothing listens on.
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let client = client(Duration::from_secs(5)).unwrap();
+        let (policy, slept) = recording_policy();
+        let err = send_with_retry(&policy, || {
+            client.get(format!("http://user:pw@127.0.0.1:{port}/ready?key=1"))
+        })
+        .await
+        .unwrap_err();
+        let message = err.to_string();
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::External);
+        assert!(
+            message.starts_with(&format!("GET http://127.0.0.1:{port}/ready: could not connect")),
+            "{message}"
+        );
+        assert!(message.ends_with("after 4 attempts"), "{message}");
+        assert!(!message.contains("pw") && !message.contains("key=1"), "{message}");
+        assert_eq!(slept.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn urls_are_redacted_for_messages() {
+        let cases = [
+            (
+                "https://api.example.com/v1/health?debug=1#x",
+                "https://api.example.com/v1/health",
+            ),
+            (
+                "https://user:secret@db.example.com:8443/path",
+                "https://db.example.com:8443/path",
+            ),
+            (
+                "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+                "https://hooks.slack.com/***",
+            ),
+            (
+                "https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_jkl",
+                "https://discord.com/***",
+            ),
+            (
+                "https://example.com/notify/a1b2c3d4e5f6a7b8c9d0e1f2",
+                "https://example.com/***",
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_url_str(input), expected, "{input}");
+        }
+        assert_eq!(
+            redact_urls("failed to reach https://u:p@example.com/a?b=c, giving up"),
+            "failed to reach https://example.com/a, giving up"
+        );
+    }
+
+    #[test]
+    fn invalid_root_certificates_are_a_usage_error() {
+        let err = client_with_roots(Duration::from_secs(1), &[b"not a certificate".to_vec()]).unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::Usage);
+        assert!(err.to_string().contains("#1"), "{err}");
+    }
+}

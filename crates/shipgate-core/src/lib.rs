@@ -1,0 +1,14 @@
+//! What two or more shipgate tools share, and nothing else.
+//!
+//! Each module follows one concern; see ARCHITECTURE.md for the invariants
+//! (for example: only [`actions`] writes GitHub Actions workflow commands).
+
+pub mod actions;
+pub mod cli;
+pub mod commit;
+pub mod config;
+pub mod exit;
+pub mod git;
+pub mod github;
+pub mod http;
+pub mod retry;

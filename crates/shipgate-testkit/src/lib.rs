@@ -1,0 +1,22 @@
+//! Test harness shared by the shipgate crates.
+//!
+//! Everything here is real: PostgreSQL clusters ([`pg`]), Prism serving
+//! GitHub's OpenAPI description ([`prism`]), an in-memory GitHub
+//! ([`fake_github`]), local HTTP servers ([`http`]) and git fixtures
+//! ([`git`]). Servers bind 127.0.0.1 only, run on their own runtime in a
+//! background thread (so plain `#[test]`s can use them) and stop on drop.
+//! A missing external tool is an error naming its install step, never a skip.
+
+pub mod fake_github;
+pub mod git;
+pub mod http;
+pub mod pg;
+pub mod prism;
+mod server;
+pub mod tools;
+
+pub use fake_github::FakeGitHub;
+pub use http::{CannedResponse, ScriptedServer, StaticServer};
+pub use pg::PgCluster;
+pub use prism::{ContractSession, Prism};
+pub use tools::{find_tool, shipgate_bin, tools_dir, workspace_root};

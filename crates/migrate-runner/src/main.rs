@@ -1,8 +1,8 @@
 //! Command-line front end of migrate-runner: parse, then call the library.
 
 use clap::{Parser, Subcommand};
-use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 use migrate_runner::TOOL;
+use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 
 /// Database migrations with locking and per-environment policy.
 #[derive(Parser, Debug)]

@@ -1,8 +1,8 @@
 //! Command-line front end of notify: parse, then call the library.
 
 use clap::{Parser, Subcommand};
-use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 use notify::TOOL;
+use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 
 /// Deploy, release and incident notifications.
 #[derive(Parser, Debug)]

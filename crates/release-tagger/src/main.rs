@@ -1,8 +1,8 @@
 //! Command-line front end of release-tagger: parse, then call the library.
 
 use clap::{Parser, Subcommand};
-use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 use release_tagger::TOOL;
+use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 
 /// Semver releases from conventional commits, git-flow aware.
 #[derive(Parser, Debug)]

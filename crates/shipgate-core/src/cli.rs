@@ -100,7 +100,11 @@ pub struct Ui {
 impl Ui {
     pub fn new(globals: &GlobalArgs) -> Self {
         apply_color_choice(globals.color);
-        Ui { json: globals.json, quiet: globals.quiet > 0, verbose: globals.verbose }
+        Ui {
+            json: globals.json,
+            quiet: globals.quiet > 0,
+            verbose: globals.verbose,
+        }
     }
 
     /// Human-facing progress text goes to stderr so stdout stays parseable.
@@ -257,7 +261,12 @@ pub fn error_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
         let text = cause.to_string();
-        let text = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+        let text = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
         // Wrapped errors often repeat their source's text; print it once.
         if parts.last().is_none_or(|last| !last.contains(&text)) {
             parts.push(text);
@@ -329,8 +338,7 @@ fn print_config(tool: &Tool, globals: &GlobalArgs, args: &ConfigArgs, ui: &Ui) -
 }
 
 fn write_man_pages(command: clap::Command, out_dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| Error::usage(format!("cannot create {}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::usage(format!("cannot create {}: {e}", out_dir.display())))?;
     clap_mangen::generate_to(command, out_dir)
         .map_err(|e| Error::usage(format!("cannot write man pages to {}: {e}", out_dir.display())))
 }
@@ -354,7 +362,11 @@ mod tests {
         Common(CommonCommand),
     }
 
-    const DEMO: Tool = Tool { name: "demo-tool", version: "0.0.0", sections: &["flow"] };
+    const DEMO: Tool = Tool {
+        name: "demo-tool",
+        version: "0.0.0",
+        sections: &["flow"],
+    };
 
     #[test]
     fn global_flags_are_accepted_after_the_subcommand() {
@@ -374,7 +386,10 @@ mod tests {
         let error = anyhow::Error::new(Error::external("GitHub answered 502 Bad Gateway after 4 attempts"))
             .context("publishing the release");
         assert_eq!(exit_code_of(&error), ExitCode::External);
-        assert_eq!(error_line(&error), "publishing the release: GitHub answered 502 Bad Gateway after 4 attempts");
+        assert_eq!(
+            error_line(&error),
+            "publishing the release: GitHub answered 502 Bad Gateway after 4 attempts"
+        );
         let usage = anyhow::Error::new(Error::usage("shipgate.toml:3: unknown key `release.x`\nsecond line"));
         assert_eq!(exit_code_of(&usage), ExitCode::Usage);
         assert!(!error_line(&usage).contains('\n'));
@@ -386,9 +401,18 @@ mod tests {
     fn finish_maps_results_to_codes() {
         let runtime = actions::Runtime::detect();
         assert_eq!(finish(&DEMO, &runtime, Ok(ExitCode::Ok)), ExitCode::Ok);
-        assert_eq!(finish(&DEMO, &runtime, Ok(ExitCode::CheckFailed)), ExitCode::CheckFailed);
-        assert_eq!(finish(&DEMO, &runtime, Err(Error::usage("bad").into())), ExitCode::Usage);
-        assert_eq!(finish(&DEMO, &runtime, Err(Error::external("down").into())), ExitCode::External);
+        assert_eq!(
+            finish(&DEMO, &runtime, Ok(ExitCode::CheckFailed)),
+            ExitCode::CheckFailed
+        );
+        assert_eq!(
+            finish(&DEMO, &runtime, Err(Error::usage("bad").into())),
+            ExitCode::Usage
+        );
+        assert_eq!(
+            finish(&DEMO, &runtime, Err(Error::external("down").into())),
+            ExitCode::External
+        );
     }
 
     #[test]
@@ -398,7 +422,12 @@ mod tests {
         let page = std::fs::read_to_string(dir.path().join("demo-tool.1")).unwrap();
         assert!(page.contains("demo\\-tool"), "{page}");
         let mut buffer = Vec::new();
-        clap_complete::generate(clap_complete::Shell::Bash, &mut DemoCli::command(), "demo-tool", &mut buffer);
+        clap_complete::generate(
+            clap_complete::Shell::Bash,
+            &mut DemoCli::command(),
+            "demo-tool",
+            &mut buffer,
+        );
         assert!(String::from_utf8(buffer).unwrap().contains("_demo__tool()"));
     }
 }

@@ -289,9 +289,12 @@ mod tests {
         format!("http://{address}")
     }
 
+    /// Status, headers and body of one scripted answer.
+    type Reply = (u16, Vec<(&'static str, String)>, &'static str);
+
     /// A router answering with `script[n]` for the n-th request, repeating
     /// the last entry.
-    fn scripted(script: Vec<(u16, Vec<(&'static str, String)>, &'static str)>) -> (Router, Arc<AtomicUsize>) {
+    fn scripted(script: Vec<Reply>) -> (Router, Arc<AtomicUsize>) {
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = hits.clone();
         let script = Arc::new(script);
@@ -489,6 +492,146 @@ mod tests {
             redact_urls("failed to reach https://u:p@example.com/a?b=c, giving up"),
             "failed to reach https://example.com/a, giving up"
         );
+    }
+
+    /// A CA and a leaf for 127.0.0.1 made with the openssl CLI.
+    fn test_pki(dir: &std::path::Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let openssl = |args: &[&str]| {
+            let output = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .unwrap_or_else(|err| panic!("cannot run openssl ({err}); install it with `apt-get install openssl`"));
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec[..],
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=shipgate test CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign",
+                ][..],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &ec[..],
+                &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=127.0.0.1"][..],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ]);
+        let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+        (read("ca.pem"), read("leaf.pem"), read("leaf.key"))
+    }
+
+    /// A one-file HTTPS server on rustls answering "ok" to every connection
+    /// that completes the handshake.
+    fn serve_tls(leaf_pem: &[u8], key_pem: &[u8]) -> u16 {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::{Read, Write};
+
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(leaf_pem)
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(key_pem).unwrap();
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(tcp) = stream else { continue };
+                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, tcp);
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                if request.is_empty() {
+                    continue;
+                }
+                let _ = tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn extra_roots_are_trusted_and_others_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, leaf, key) = test_pki(dir.path());
+        let port = serve_tls(&leaf, &key);
+        let url = format!("https://127.0.0.1:{port}/health");
+
+        let trusting = client_with_roots(Duration::from_secs(5), &[ca]).unwrap();
+        let response = send_with_retry(&RetryPolicy::no_retries(), || trusting.get(&url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "ok");
+
+        let plain = client(Duration::from_secs(5)).unwrap();
+        let err = send_with_retry(&RetryPolicy::no_retries(), || plain.get(&url))
+            .await
+            .unwrap_err();
+        let message = err.to_string();
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::External);
+        assert!(message.starts_with(&format!("GET {url}: ")), "{message}");
+        assert!(message.ends_with("after 1 attempt"), "{message}");
+        assert!(message.contains("certificate"), "{message}");
     }
 
     #[test]

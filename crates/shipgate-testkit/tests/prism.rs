@@ -102,3 +102,18 @@ fn a_session_that_saw_nothing_does_not_conform() {
     let verdict = std::panic::catch_unwind(AssertUnwindSafe(|| session.assert_conforms()));
     assert!(verdict.is_err(), "an empty contract test proves nothing");
 }
+
+#[test]
+fn a_private_instance_stops_on_drop() {
+    let private = Prism::start().unwrap_or_else(|error| panic!("{error:#}"));
+    let url = private.url().to_string();
+    let answered = http::get(&format!("{url}/repos/acme/widgets")).expect("prism answers");
+    // Direct hits skip the proxy's retries, so a generated body that fails
+    // the spec's own schema (Prism's 500) is possible; either way it answered.
+    assert!(matches!(answered.status, 200 | 500), "{}", answered.text());
+    drop(private);
+    assert!(
+        http::get(&format!("{url}/repos/acme/widgets")).is_err(),
+        "nothing listens after drop"
+    );
+}

@@ -137,7 +137,7 @@ async fn combined_status(
         latest.insert(&status.context, status);
     }
     let mut statuses: Vec<&CommitStatus> = latest.into_values().collect();
-    statuses.sort_by(|a, b| b.id.cmp(&a.id));
+    statuses.sort_by_key(|status| std::cmp::Reverse(status.id));
     let states: Vec<&str> = statuses.iter().map(|status| status.state.as_str()).collect();
     let combined = if states.iter().any(|s| *s == "error" || *s == "failure") {
         "failure"

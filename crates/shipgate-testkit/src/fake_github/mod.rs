@@ -72,7 +72,7 @@ impl FakeGitHub {
             state.api_url = server.url();
             state.add_token(DEFAULT_TOKEN, DEFAULT_LOGIN);
         }
-        FakeGitHub { server, state: state }
+        FakeGitHub { server, state }
     }
 
     /// The API base URL (use it as `GITHUB_API_URL`).

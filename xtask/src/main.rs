@@ -1,6 +1,7 @@
 //! `cargo xtask demo|test|bench`: the project's two README commands and the
 //! benchmark runner, written in Rust so they work wherever cargo does.
 
+mod bench;
 mod demo;
 mod tools;
 
@@ -133,17 +134,26 @@ fn bench(root: &Path) -> Result<()> {
     run(cargo().args(["build", "--workspace", "--bins", "--release", "--locked"]))?;
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("bench"))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sh") && !path.ends_with("lib.sh"))
         .collect();
     scripts.sort();
-    if scripts.is_empty() {
-        println!("no peer benchmarks yet: each tool's issue adds its own to bench/");
-        return Ok(());
-    }
-    for script in scripts {
+    let rows_file = root.join("target/bench-rows.tsv");
+    std::fs::write(&rows_file, "")?;
+    for script in &scripts {
         step(&format!("bench {}", script.display()));
-        run(env.apply(Command::new("bash").arg(&script)))?;
+        let mut command = Command::new("bash");
+        env.apply(&mut command);
+        command
+            .arg(script)
+            .env("BENCH_OUT", &rows_file)
+            .env("SHIPGATE_BIN_DIR", root.join("target/release"));
+        run(&mut command)?;
     }
+    let rows = bench::parse_rows(&std::fs::read_to_string(&rows_file)?)?;
+    let table = bench::markdown(&rows, scripts.is_empty());
+    println!("\n{table}");
+    std::fs::write(root.join("bench/results.md"), &table)?;
+    bench::update_readme(&root.join("README.md"), &table)?;
     Ok(())
 }
 

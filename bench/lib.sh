@@ -13,24 +13,30 @@ set -euo pipefail
 : "${SHIPGATE_BIN_DIR:?run the benchmarks with cargo xtask bench}"
 BENCH_RUNS="${BENCH_RUNS:-5}"
 
-# measure CMD... -> prints "wall_seconds cpu_seconds peak_kib", the median
-# wall time of BENCH_RUNS runs (after one warm-up) with that run's CPU time
-# and the highest peak RSS seen. The command's own output is discarded.
+# measure CMD... -> prints "wall_seconds cpu_seconds peak_kib": the median
+# wall time of BENCH_RUNS runs (after one warm-up), from bash's microsecond
+# clock with nothing wrapped around the command (GNU time's %e has only 10 ms
+# resolution and adds its own fork); then one more run under GNU time, writing
+# to its own file, for CPU time and peak memory.
 measure() {
-    local samples=() run line
+    local run start end usage user sys peak_kib walls=()
     "$@" >/dev/null 2>&1 || true
     for ((run = 0; run < BENCH_RUNS; run++)); do
-        line=$({ /usr/bin/time -f '%e %U %S %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-        samples+=("$line")
+        start=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1 || true
+        end=$EPOCHREALTIME
+        walls+=("$start $end")
     done
-    printf '%s\n' "${samples[@]}" | awk '
-        { wall[NR] = $1; cpu[NR] = $2 + $3; if ($4 > peak) peak = $4 }
-        END {
-            n = asort(wall, sorted)
-            median = sorted[int((n + 1) / 2)]
-            for (i = 1; i <= NR; i++) if (wall[i] == median) { c = cpu[i]; break }
-            printf "%.4f %.4f %d\n", median, c, peak
-        }'
+    usage=$(mktemp)
+    /usr/bin/time -o "$usage" -f '%U %S %M' "$@" >/dev/null 2>&1 || true
+    read -r user sys peak_kib < <(tail -n 1 "$usage")
+    rm -f "$usage"
+    local median
+    # sort + awk, not gawk's asort: mawk is the awk a fresh machine has.
+    median=$(printf '%s\n' "${walls[@]}" | awk '{ printf "%.6f\n", $2 - $1 }' | sort -n |
+        awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+    awk -v wall="$median" -v u="$user" -v s="$sys" -v peak="$peak_kib" \
+        'BEGIN { printf "%.4f %.4f %d\n", wall, u + s, peak }'
 }
 
 # compare WORKLOAD PEER TARGET -- PEER_CMD... -- SHIPGATE_CMD...

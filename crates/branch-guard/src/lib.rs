@@ -3,7 +3,20 @@
 //!
 //! The binary in `main.rs` only parses arguments; everything it does lives here.
 
+pub mod api;
 pub mod branch;
+pub mod check;
+pub mod commands;
+pub mod commits;
+pub mod env;
+pub mod gate;
+pub mod hook;
+pub mod lint;
+pub mod message;
+pub mod pr;
+pub mod pre_push;
+pub mod protect;
+pub mod report;
 
 use shipgate_core::cli::Tool;
 

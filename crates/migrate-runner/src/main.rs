@@ -17,12 +17,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     #[command(flatten)]
+    Migrate(Box<migrate_runner::Command>),
+    #[command(flatten)]
     Common(CommonCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli: Cli = cli::parse();
     cli::main_entry(&TOOL, || match &cli.command {
+        Command::Migrate(command) => Ok(migrate_runner::run(&cli.globals, command)?),
         Command::Common(common) => Ok(cli::run_common::<Cli>(&TOOL, &cli.globals, common)?),
     })
 }

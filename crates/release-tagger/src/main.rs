@@ -1,7 +1,7 @@
 //! Command-line front end of release-tagger: parse, then call the library.
 
 use clap::{Parser, Subcommand};
-use release_tagger::TOOL;
+use release_tagger::{ReleaseCommand, TOOL};
 use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
 
 /// Semver releases from conventional commits, git-flow aware.
@@ -17,12 +17,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     #[command(flatten)]
+    Release(ReleaseCommand),
+    #[command(flatten)]
     Common(CommonCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli: Cli = cli::parse();
     cli::main_entry(&TOOL, || match &cli.command {
+        Command::Release(command) => Ok(release_tagger::run(&cli.globals, command)?),
         Command::Common(common) => Ok(cli::run_common::<Cli>(&TOOL, &cli.globals, common)?),
     })
 }

@@ -38,6 +38,15 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client> {
 /// A client that also trusts the PEM certificates in `extra_root_pems`,
 /// e.g. a test CA.
 pub fn client_with_roots(timeout: Duration, extra_root_pems: &[Vec<u8>]) -> Result<reqwest::Client> {
+    client_builder_with_roots(timeout, extra_root_pems)?
+        .build()
+        .map_err(|err| Error::usage(format!("cannot set up the HTTP client: {}", innermost_message(&err))))
+}
+
+/// The configured builder behind [`client_with_roots`], for callers that need
+/// settings of their own on top (redirect policy, TLS info, a DNS resolver)
+/// while keeping the shared TLS backend, user agent and timeouts.
+pub fn client_builder_with_roots(timeout: Duration, extra_root_pems: &[Vec<u8>]) -> Result<reqwest::ClientBuilder> {
     install_crypto_provider();
     let mut certificates = Vec::with_capacity(extra_root_pems.len());
     for (index, pem) in extra_root_pems.iter().enumerate() {
@@ -64,9 +73,7 @@ pub fn client_with_roots(timeout: Duration, extra_root_pems: &[Vec<u8>]) -> Resu
     if !certificates.is_empty() {
         builder = builder.tls_certs_merge(certificates);
     }
-    builder
-        .build()
-        .map_err(|err| Error::usage(format!("cannot set up the HTTP client: {}", innermost_message(&err))))
+    Ok(builder)
 }
 
 /// Sends the request `make_request` builds, retrying per `policy`.

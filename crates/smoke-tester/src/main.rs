@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use shipgate_core::cli::{self, CommonCommand, GlobalArgs};
-use smoke_tester::TOOL;
+use smoke_tester::{TOOL, check, compare, run, wait, watch};
 
 /// Health and smoke checks, wait-until-ready and rollback triggers.
 #[derive(Parser, Debug)]
@@ -16,13 +16,31 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run every check of a checks file (concurrently); exit 1 if any fails
+    Run(run::RunArgs),
+    /// Check one URL with assertions given as flags
+    Check(check::CheckArgs),
+    /// Poll a URL or checks file until healthy, or give up at --timeout
+    Wait(wait::WaitArgs),
+    /// Sample for --duration and decide on a rollback over sliding windows
+    Watch(watch::WatchArgs),
+    /// Compare a canary with its baseline under the same requests
+    Compare(compare::CompareArgs),
     #[command(flatten)]
     Common(CommonCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli: Cli = cli::parse();
-    cli::main_entry(&TOOL, || match &cli.command {
-        Command::Common(common) => Ok(cli::run_common::<Cli>(&TOOL, &cli.globals, common)?),
+    cli::main_entry(&TOOL, || {
+        let globals = &cli.globals;
+        Ok(match &cli.command {
+            Command::Run(args) => run::execute(globals, args)?,
+            Command::Check(args) => check::execute(globals, args)?,
+            Command::Wait(args) => wait::execute(globals, args)?,
+            Command::Watch(args) => watch::execute(globals, args)?,
+            Command::Compare(args) => compare::execute(globals, args)?,
+            Command::Common(common) => cli::run_common::<Cli>(&TOOL, globals, common)?,
+        })
     })
 }

@@ -191,6 +191,51 @@ pub struct ReleaseConfig {
     pub development_branch: String,
     /// Release branches merge and are tagged here. Seed 000: "Create PR to main / After merge, tag".
     pub production_branch: String,
+    /// Commit types that release a minor version (semantic-release's default rules).
+    pub minor_types: Vec<String>,
+    /// Commit types that release a patch version (semantic-release's default rules).
+    /// Types in neither list (chore, docs, ci, ...) release nothing.
+    pub patch_types: Vec<String>,
+    /// Before 1.0.0 a breaking change bumps the minor version, not the major
+    /// (semver item 4: 0.y.z is initial development).
+    pub breaking_before_1_bumps_minor: bool,
+    /// A shallow clone (actions/checkout's `fetch-depth: 1`) is deepened with
+    /// `git fetch --unshallow`; when false it is an error naming `fetch-depth: 0`.
+    pub deepen_shallow: bool,
+    /// Base URL of the repository for changelog links, e.g. `https://github.com/o/r`.
+    /// Empty: `$GITHUB_SERVER_URL/$GITHUB_REPOSITORY`, else the `origin` remote.
+    pub repository_url: String,
+    /// A minijinja template for one changelog section, relative to the
+    /// repository root. Empty: the built-in Keep a Changelog style template.
+    pub changelog_template: String,
+    /// Changelog groups in order, `[[release.changelog_groups]]`. Breaking
+    /// changes always come first under "Breaking Changes"; commit types in no
+    /// group are left out of the changelog.
+    pub changelog_groups: Vec<ChangelogGroup>,
+    /// Files beyond the ones `release-tagger bump` knows (Cargo.toml,
+    /// package.json, pyproject.toml, VERSION), `[[release.version_files]]`.
+    pub version_files: Vec<VersionFile>,
+}
+
+/// `[[release.version_files]]`: a file whose version `bump` rewrites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionFile {
+    /// Relative to the repository root.
+    pub path: String,
+    /// A regular expression whose first capture group is the version, e.g.
+    /// `VERSION = "([^"]+)"`; every match is rewritten.
+    pub pattern: String,
+}
+
+/// `[[release.changelog_groups]]`: one heading of a changelog section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangelogGroup {
+    /// The heading, e.g. `Features`.
+    pub title: String,
+    /// The conventional commit types listed under it.
+    pub types: Vec<String>,
 }
 
 impl Default for ReleaseConfig {
@@ -204,6 +249,25 @@ impl Default for ReleaseConfig {
             commit_message: "chore: prepare release v{version}".to_string(),
             development_branch: "develop".to_string(),
             production_branch: "main".to_string(),
+            minor_types: vec!["feat".to_string()],
+            patch_types: ["fix", "perf", "revert"].into_iter().map(str::to_string).collect(),
+            breaking_before_1_bumps_minor: true,
+            deepen_shallow: true,
+            repository_url: String::new(),
+            changelog_template: String::new(),
+            changelog_groups: [
+                ("Features", &["feat"][..]),
+                ("Bug Fixes", &["fix"][..]),
+                ("Performance", &["perf"][..]),
+                ("Reverts", &["revert"][..]),
+            ]
+            .into_iter()
+            .map(|(title, types)| ChangelogGroup {
+                title: title.to_string(),
+                types: types.iter().map(|t| t.to_string()).collect(),
+            })
+            .collect(),
+            version_files: Vec::new(),
         }
     }
 }
@@ -235,7 +299,11 @@ impl ReleaseConfig {
     }
 }
 
-/// `[guard]`: commit message rules for branch-guard.
+/// `[guard]`: branch-guard's commit message rules and merge gate.
+///
+/// The message rules default to commitlint's `@commitlint/config-conventional`
+/// (seed 000: "Commits follow conventional commits"); rule names are
+/// commitlint's, so its documentation applies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GuardConfig {
@@ -244,18 +312,92 @@ pub struct GuardConfig {
     pub commit_types: Vec<String>,
     /// Longest header allowed, in characters: config-conventional's `header-max-length`.
     pub header_max_length: u32,
+    /// Longest body line, in characters: config-conventional's `body-max-line-length`.
+    pub body_max_line_length: u32,
+    /// Longest footer line, in characters: config-conventional's `footer-max-line-length`.
+    pub footer_max_line_length: u32,
+    /// Cases the subject must not be in: config-conventional's `subject-case`
+    /// (`never`). Any of `sentence-case`, `start-case`, `pascal-case`, `upper-case`, `lower-case`.
+    pub subject_case_never: Vec<String>,
+    /// The subject must not end with this: config-conventional's `subject-full-stop`.
+    pub subject_full_stop: String,
+    /// Rules that only warn: config-conventional has `body-leading-blank` and
+    /// `footer-leading-blank` at level 1 (warning).
+    pub warning_rules: Vec<String>,
+    /// Rules that are not checked at all.
+    pub disabled_rules: Vec<String>,
+    /// Merge commits (`Merge branch ...`): skipped, as commitlint's default ignores do.
+    pub merge_commits: SpecialCommitPolicy,
+    /// git's `Revert "..."` commits: skipped, as commitlint's default ignores do.
+    pub revert_commits: SpecialCommitPolicy,
+    /// `fixup!`, `squash!` and `amend!` commits: skipped, as commitlint's default ignores do.
+    pub fixup_commits: SpecialCommitPolicy,
+    /// Commit authors (name, or login in a `users.noreply.github.com` email) treated as bots.
+    pub bot_authors: Vec<String>,
+    /// What happens to bot commits: skipped, since bots' generated bodies
+    /// (long release-note lines) break `body-max-line-length` and cannot be reworded.
+    pub bot_commits: SpecialCommitPolicy,
+    /// A hotfix PR into the production branch with no back-merge PR into the
+    /// development branch: a reminder, or a failure. Seed 000 "Create PR to main AND develop".
+    pub hotfix_back_merge: BackMergePolicy,
+    /// Check names that must pass on a PR's head before merging, and that
+    /// `protect` requires; empty means every check on the head must pass
+    /// for "all-pass" branches. Seed 000 "Tests Required".
+    pub required_checks: Vec<String>,
+    /// Minimum line coverage for `gate --coverage`. Seed 001 "Unit tests with >80% coverage".
+    #[serde(deserialize_with = "percent")]
+    pub min_coverage_percent: f64,
+    /// Branch names may only use `a-z`, `0-9`, `-`, `_`, `.` and `/`, on top
+    /// of matching a flow pattern. Seed 000 names every branch that way
+    /// (`feature/user-authentication`, `hotfix/critical-bug-fix`).
+    pub lowercase_branch_names: bool,
+}
+
+/// How `commits` and `pre-push` treat a kind of commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpecialCommitPolicy {
+    /// Not linted.
+    Skip,
+    /// Linted like any other commit.
+    Lint,
+    /// Always a violation.
+    Reject,
+}
+
+/// What a hotfix PR without a back-merge PR gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackMergePolicy {
+    /// A warning; the verdict still passes.
+    Warn,
+    /// A failed verdict.
+    Fail,
 }
 
 impl Default for GuardConfig {
     fn default() -> Self {
+        let strings = |items: &[&str]| items.iter().map(|item| item.to_string()).collect();
         GuardConfig {
-            commit_types: [
+            commit_types: strings(&[
                 "build", "chore", "ci", "docs", "feat", "fix", "perf", "refactor", "revert", "style", "test",
-            ]
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+            ]),
             header_max_length: 100,
+            body_max_line_length: 100,
+            footer_max_line_length: 100,
+            subject_case_never: strings(&["sentence-case", "start-case", "pascal-case", "upper-case"]),
+            subject_full_stop: ".".to_string(),
+            warning_rules: strings(&["body-leading-blank", "footer-leading-blank"]),
+            disabled_rules: Vec::new(),
+            merge_commits: SpecialCommitPolicy::Skip,
+            revert_commits: SpecialCommitPolicy::Skip,
+            fixup_commits: SpecialCommitPolicy::Skip,
+            bot_authors: strings(&["dependabot[bot]", "renovate[bot]"]),
+            bot_commits: SpecialCommitPolicy::Skip,
+            hotfix_back_merge: BackMergePolicy::Warn,
+            required_checks: Vec::new(),
+            min_coverage_percent: 80.0,
+            lowercase_branch_names: true,
         }
     }
 }
@@ -380,6 +522,15 @@ pub struct SmokeConfig {
     pub max_p95: ConfigDuration,
     /// Window the p95 is measured over. Seed 003 `window: 10 minutes`.
     pub p95_window: ConfigDuration,
+    /// Base URL of relative `[[smoke.check]]` URLs; may use `{{ env.NAME }}`.
+    /// None by default: seed 003 checks `https://vibelog.io`, which is no default for anyone else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// `[[smoke.check]]`: the checks `smoke-tester run` runs when no
+    /// `--checks` file is given. smoke-tester validates them (with file and
+    /// line); their format is in docs/smoke-tester.md. None by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub check: Vec<toml::Table>,
 }
 
 impl Default for SmokeConfig {
@@ -391,39 +542,134 @@ impl Default for SmokeConfig {
             error_rate_window: duration("5m"),
             max_p95: duration("5s"),
             p95_window: duration("10m"),
+            base_url: None,
+            check: Vec::new(),
         }
     }
 }
 
-/// `[notify]`: notification channels. Empty by default: the seeds name
-/// Slack but no webhook is configured until someone provides one.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// `[notify]`: where notifications go and what incidents say. No channel
+/// is configured by default: the seeds name Slack, PagerDuty, email and a
+/// status page, but their secret URLs only exist in each deployment's
+/// environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
-    /// `[[notify.channels]]`.
+    /// `[[notify.channels]]`: named targets, usable with `--target NAME` and in `incident_routes`.
     pub channels: Vec<NotifyChannel>,
+    /// Channel names each incident severity goes to. Seed 003 "Communication
+    /// Plan": internal plus external channels per severity (twitter, in-app
+    /// banners and customer email are outside notify's reach).
+    pub incident_routes: IncidentRoutes,
+    /// minijinja text per incident status; `service` is the affected service.
+    /// Seed 003 "Communication Plan" templates (`monitoring` is ours: the seed has none).
+    pub incident_templates: IncidentTemplates,
+    /// Limit for delivering to one target, retries included.
+    pub timeout: ConfigDuration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            channels: Vec::new(),
+            incident_routes: IncidentRoutes::default(),
+            incident_templates: IncidentTemplates::default(),
+            timeout: ConfigDuration::parse("30s").expect("a valid duration"),
+        }
+    }
 }
 
 /// One place notifications are sent to. The secret URL itself never lives
-/// in the file: `url_env` names the environment variable holding it.
+/// in the file: `url_env` names the environment variable holding it (which
+/// must not start with `SHIPGATE_NOTIFY_`, the prefix of config overrides).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyChannel {
-    /// How this channel is referred to in output and flags.
+    /// How this channel is referred to in output, flags and routes.
     pub name: String,
-    pub kind: ChannelKind,
-    /// The environment variable holding the webhook URL, e.g. `SLACK_WEBHOOK_URL` (seed 000).
+    /// The payload format; omitted, it is detected from the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ChannelKind>,
+    /// The environment variable holding the target URL, e.g. `SLACK_WEBHOOK_URL` (seed 000).
     pub url_env: String,
+    /// A failure to deliver here is reported but does not fail the run.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// What kind of endpoint a notification channel is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChannelKind {
-    /// A Slack incoming webhook.
+    /// A Slack incoming webhook, or `chat.postMessage` with a bot token.
     Slack,
-    /// A generic JSON webhook.
+    /// A Discord webhook.
+    Discord,
+    /// A Microsoft Teams Workflows webhook (Adaptive Card).
+    Teams,
+    /// PagerDuty Events API v2.
+    Pagerduty,
+    /// Atlassian Statuspage incidents API.
+    Statuspage,
+    /// A generic JSON webhook, optionally HMAC-signed.
     Webhook,
+    /// SMTP email.
+    Email,
+    /// GitHub deployments and comments.
+    Github,
+    /// Standard output, for local runs.
+    Stdout,
+    /// JSON lines appended to a file.
+    File,
+}
+
+/// `[notify.incident_routes]`: channel names per severity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentRoutes {
+    /// Seed 003: "Complete service outage" → slack_alert, pagerduty, email_leadership; status_page.
+    #[serde(rename = "P0")]
+    pub p0: Vec<String>,
+    /// Seed 003: "Major feature broken" → slack_alert, email_team; status_page.
+    #[serde(rename = "P1")]
+    pub p1: Vec<String>,
+    /// Seed 003: "Minor feature degraded" → slack_alert; status_page.
+    #[serde(rename = "P2")]
+    pub p2: Vec<String>,
+}
+
+impl Default for IncidentRoutes {
+    fn default() -> Self {
+        let names = |list: &[&str]| list.iter().map(|name| name.to_string()).collect();
+        IncidentRoutes {
+            p0: names(&["slack_alert", "pagerduty", "email_leadership", "status_page"]),
+            p1: names(&["slack_alert", "email_team", "status_page"]),
+            p2: names(&["slack_alert", "status_page"]),
+        }
+    }
+}
+
+/// `[notify.incident_templates]`: the public text for each incident status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IncidentTemplates {
+    pub investigating: String,
+    pub identified: String,
+    pub monitoring: String,
+    pub resolved: String,
+}
+
+impl Default for IncidentTemplates {
+    fn default() -> Self {
+        IncidentTemplates {
+            investigating:
+                "We're investigating reports of issues with {{ service }}. We'll provide updates as we learn more."
+                    .to_string(),
+            identified: "We've identified the issue affecting {{ service }} and are working on a fix.".to_string(),
+            monitoring: "A fix for {{ service }} has been deployed and we're monitoring the results.".to_string(),
+            resolved: "The issue with {{ service }} has been resolved. We apologize for any inconvenience.".to_string(),
+        }
+    }
 }
 
 /// Rejects table names that could not be interpolated into SQL safely, since

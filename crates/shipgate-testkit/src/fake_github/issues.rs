@@ -1,4 +1,5 @@
-//! Issue comments: create, list, update (pull requests are issues too).
+//! Issue comments: create, list, update (pull requests are issues too);
+//! and commit comments, the other kind of conversation comment.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -30,6 +31,87 @@ pub(crate) fn routes() -> Router<Shared> {
             get(list_comments).post(create_comment),
         )
         .route("/repos/{owner}/{repo}/issues/comments/{id}", patch(update_comment))
+        .route(
+            "/repos/{owner}/{repo}/commits/{sha}/comments",
+            get(list_commit_comments).post(create_commit_comment),
+        )
+}
+
+/// A stored commit comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitComment {
+    pub id: u64,
+    pub commit_id: String,
+    pub body: String,
+    pub user_login: String,
+    pub created_at: String,
+}
+
+async fn create_commit_comment(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path((owner, name, sha)): Path<(String, String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let input: CommentBody = parse_body(&body)?;
+    let mut state = lock(&state);
+    let commit_id = find_repo(&state, &owner, &name)?.resolve_ref(&sha);
+    let id = state.next_id();
+    let now = state.now();
+    let api_url = state.api_url.clone();
+    let repo = find_repo_mut(&mut state, &owner, &name)?;
+    let comment = CommitComment {
+        id,
+        commit_id,
+        body: input.body,
+        user_login: actor.0,
+        created_at: now,
+    };
+    let body = commit_comment_json(&api_url, &repo.full_name(), &comment);
+    repo.commit_comments.push(comment);
+    created(body["url"].as_str().unwrap_or_default(), body.clone())
+}
+
+async fn list_commit_comments(
+    State(state): State<Shared>,
+    Path((owner, name, sha)): Path<(String, String, String)>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let state = lock(&state);
+    let repo = find_repo(&state, &owner, &name)?;
+    let commit_id = repo.resolve_ref(&sha);
+    let full_name = repo.full_name();
+    let items = repo
+        .commit_comments
+        .iter()
+        .filter(|comment| comment.commit_id == commit_id)
+        .map(|comment| commit_comment_json(&state.api_url, &full_name, comment))
+        .collect();
+    paginate(
+        items,
+        &page,
+        &format!("{}/repos/{full_name}/commits/{commit_id}/comments", state.api_url),
+        "",
+    )
+}
+
+/// GitHub's `commit-comment` object.
+fn commit_comment_json(api_url: &str, full_name: &str, comment: &CommitComment) -> Value {
+    json!({
+        "id": comment.id,
+        "node_id": format!("CC_{}", comment.id),
+        "url": format!("{api_url}/repos/{full_name}/comments/{}", comment.id),
+        "html_url": format!("https://github.com/{full_name}/commit/{}#commitcomment-{}", comment.commit_id, comment.id),
+        "body": comment.body,
+        "path": null,
+        "position": null,
+        "line": null,
+        "commit_id": comment.commit_id,
+        "user": user_json(api_url, &comment.user_login),
+        "created_at": comment.created_at,
+        "updated_at": comment.created_at,
+        "author_association": "COLLABORATOR",
+    })
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod checks;
+pub mod deployments;
 pub mod issues;
 pub mod protection;
 pub mod pulls;
@@ -111,6 +112,7 @@ fn router(state: Shared) -> Router {
         .merge(protection::routes())
         .merge(actions::routes())
         .merge(issues::routes())
+        .merge(deployments::routes())
         .fallback(|| async { ApiError::not_found() })
         .layer(middleware::from_fn_with_state(Arc::clone(&state), gatekeeper))
         .with_state(state)

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::actions::Approval;
 use super::checks::{CheckRun, CommitStatus};
-use super::issues::IssueComment;
+use super::deployments::Deployment;
+use super::issues::{CommitComment, IssueComment};
 use super::protection::BranchProtection;
 use super::pulls::{PullRequest, PullState, Review};
 use super::releases::Release;
@@ -76,6 +77,8 @@ pub struct Repo {
     pub protections: BTreeMap<String, BranchProtection>,
     /// Workflow run id to the deployment reviews given for it.
     pub run_approvals: BTreeMap<u64, Vec<Approval>>,
+    pub deployments: Vec<Deployment>,
+    pub commit_comments: Vec<CommitComment>,
     pub(crate) next_number: u64,
 }
 
@@ -171,6 +174,8 @@ impl State {
             statuses: Vec::new(),
             protections: BTreeMap::new(),
             run_approvals: BTreeMap::new(),
+            deployments: Vec::new(),
+            commit_comments: Vec::new(),
             next_number: 0,
         };
         let key = repo_key(owner, name);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# branch-guard against commitlint 19 (@commitlint/cli +
+# @commitlint/config-conventional, npm; `cargo xtask install-tools` installs
+# them into .tools/node): one message, and 1,000 new commits (commitlint
+# --from/--to versus branch-guard's pre-push hook on the same range).
+#
+# The third workload of the issue, the same verdict on every message of a
+# real repository's history, is bench/branch-guard/compare-verdicts.py; it
+# needs a clone, which this script does not fetch (BENCH_HISTORY_REPO=DIR
+# runs it on DIR).
+source "$(dirname "$0")/lib.sh"
+
+here=$(cd "$(dirname "$0")" && pwd)
+command -v commitlint >/dev/null || {
+    echo "branch-guard bench: commitlint is missing; install it with: npm install --prefix .tools/node @commitlint/cli@19 @commitlint/config-conventional@19" >&2
+    exit 1
+}
+guard="$SHIPGATE_BIN_DIR/branch-guard"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=Bench GIT_AUTHOR_EMAIL=bench@shipgate.invalid
+export GIT_COMMITTER_NAME=Bench GIT_COMMITTER_EMAIL=bench@shipgate.invalid
+
+repo="$work/repo"
+git init --quiet -b main "$repo"
+cp "$here/branch-guard/commitlint.config.mjs" "$repo/commitlint.config.mjs"
+# commitlint resolves `extends` from the config's directory.
+ln -s "$(dirname "$(command -v commitlint)")/.." "$repo/node_modules"
+git -C "$repo" commit --quiet --allow-empty -m "feat: initial"
+base=$(git -C "$repo" rev-parse HEAD)
+git clone --quiet --bare "$repo" "$work/remote.git"
+git -C "$repo" remote add origin "$work/remote.git"
+git -C "$repo" fetch --quiet origin
+
+# 1,000 conventional commits with bodies, written by fast-import in one go.
+python3 - "$base" <<'PY' | git -C "$repo" fast-import --quiet
+import sys
+base = sys.argv[1]
+kinds = ["feat", "fix", "docs", "refactor", "test", "chore", "perf"]
+for i in range(1000):
+    message = f"{kinds[i % len(kinds)]}(area{i % 13}): change number {i}\n\nWhy change {i} was made, in a short body line.\n\nRefs: #{i}\n"
+    data = message.encode()
+    print(f"commit refs/heads/feature/bench\ncommitter Bench <bench@shipgate.invalid> {1705226400 + i} +0000")
+    print(f"data {len(data)}")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    print()
+    print(f"from {base}" if i == 0 else "")
+PY
+head=$(git -C "$repo" rev-parse refs/heads/feature/bench)
+printf 'refs/heads/feature/bench %s refs/heads/feature/bench %s\n' "$head" "0000000000000000000000000000000000000000" >"$work/push-input"
+printf 'feat(upload): resume interrupted uploads\n\nKeeps the offset on the server.\n' >"$work/message"
+
+cd "$repo"
+compare "lint one commit message" commitlint "<= 5 ms" \
+    -- commitlint --edit "$work/message" \
+    -- "$guard" message "$work/message"
+compare "1,000 new commits (pre-push)" commitlint "<= 30 ms" \
+    -- commitlint --from "$base" --to "$head" \
+    -- sh -c '"$0" pre-push origin "$1" <"$2"' "$guard" "$work/remote.git" "$work/push-input"
+
+if [[ -n "${BENCH_HISTORY_REPO:-}" ]]; then
+    python3 "$here/branch-guard/compare-verdicts.py" "$BENCH_HISTORY_REPO" "$guard" \
+        "$(dirname "$(command -v commitlint)")/.."
+fi

@@ -1,0 +1,2 @@
+// The peer's configuration: exactly @commitlint/config-conventional.
+export default { extends: ["@commitlint/config-conventional"] };

@@ -1,0 +1,167 @@
+//! The subcommands as clap parses them, and their dispatch; `main.rs` only
+//! adds the global flags.
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Subcommand};
+use shipgate_core::cli::{self, CommonCommand, DryRunArg, GlobalArgs};
+use shipgate_core::exit::ExitCode;
+
+use crate::gate::GateArgs;
+use crate::message::MessageSource;
+use crate::pr::PrArgs;
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a branch name against the flow [default: the event's branch, else HEAD]
+    Branch {
+        /// The branch name to check
+        name: Option<String>,
+    },
+    /// Is this pull request's source → target allowed by the flow? [default: the event's PR]
+    Pr {
+        /// Target branch
+        #[arg(long, value_name = "BRANCH")]
+        base: Option<String>,
+        /// Source branch
+        #[arg(long, value_name = "BRANCH")]
+        head: Option<String>,
+        /// Repository for API lookups [default: GITHUB_REPOSITORY]
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+    },
+    /// Lint every commit in a range [default: the event's before..after or base..head]
+    Commits {
+        /// FROM..TO (TO defaults to HEAD), or one revision for its whole history
+        range: Option<String>,
+    },
+    /// Lint one commit message (for the commit-msg hook) or a pull request title
+    Message {
+        /// File holding the message, or `-` for stdin [default with --pr-title: the event's PR title]
+        #[arg(required_unless_present = "pr_title")]
+        file: Option<PathBuf>,
+        /// Lint the input as a pull request title (the header of a squash merge)
+        #[arg(long)]
+        pr_title: bool,
+    },
+    /// branch + pr + commits (+ the PR title) for the current GitHub event
+    Check {
+        /// Repository for API lookups [default: GITHUB_REPOSITORY]
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+    },
+    /// The merge gate: approvals, required checks and coverage of a pull request
+    Gate {
+        /// Pull request number [default: the event's]
+        #[arg(long, value_name = "N")]
+        pr: Option<u64>,
+        /// Repository [default: GITHUB_REPOSITORY]
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+        /// lcov tracefile or Cobertura XML report
+        #[arg(long, value_name = "FILE")]
+        coverage: Option<PathBuf>,
+        /// Minimum line coverage in percent [default: guard.min_coverage_percent]
+        #[arg(long, value_name = "PERCENT", requires = "coverage")]
+        min: Option<f64>,
+        /// A check not to wait for (repeatable); the gate's own job is always ignored
+        #[arg(long, value_name = "NAME")]
+        ignore_check: Vec<String>,
+    },
+    /// Branch protection as code: plan the difference, or --apply it
+    Protect {
+        /// Repository [default: GITHUB_REPOSITORY]
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: Option<String>,
+        /// Apply the plan, then read it back to verify
+        #[arg(long)]
+        apply: bool,
+        #[command(flatten)]
+        dry_run: DryRunArg,
+    },
+    /// Which environment a ref deploys to [default: the event's ref]
+    Env {
+        /// A branch, refs/heads/..., refs/pull/N/merge or refs/tags/...
+        #[arg(value_name = "REF")]
+        git_ref: Option<String>,
+    },
+    /// git pre-push hook: reads `<local ref> <local sha> <remote ref> <remote sha>` lines on stdin
+    PrePush {
+        /// The remote's name, as git passes it [default: PRE_COMMIT_REMOTE_NAME]
+        #[arg(env = "PRE_COMMIT_REMOTE_NAME")]
+        remote: String,
+        /// The remote's URL, as git passes it [default: PRE_COMMIT_REMOTE_URL]
+        #[arg(env = "PRE_COMMIT_REMOTE_URL")]
+        url: String,
+    },
+    /// Install or remove the pre-push and commit-msg git hooks
+    #[command(subcommand)]
+    Hook(HookCommand),
+    #[command(flatten)]
+    Common(CommonCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HookCommand {
+    /// Install the hooks (honours core.hooksPath; an existing hook is chained)
+    Install {
+        /// Replace existing hooks instead of chaining them
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        dry_run: DryRunArg,
+    },
+    /// Remove the hooks and restore chained ones
+    Uninstall {
+        #[command(flatten)]
+        dry_run: DryRunArg,
+    },
+}
+
+/// Runs `command`; `C` is the binary's top-level parser (for completions and man pages).
+pub fn dispatch<C: CommandFactory>(globals: &GlobalArgs, command: &Command) -> anyhow::Result<ExitCode> {
+    let code = match command {
+        Command::Branch { name } => crate::branch::run(globals, name.as_deref())?,
+        Command::Pr { base, head, repo } => {
+            let args = PrArgs {
+                base: base.clone(),
+                head: head.clone(),
+                repo: repo.clone(),
+            };
+            crate::pr::run(globals, &args)?
+        }
+        Command::Commits { range } => crate::commits::run(globals, range.as_deref())?,
+        Command::Message { file, pr_title } => {
+            let source = file.as_deref().map_or(MessageSource::Event, MessageSource::Path);
+            crate::message::run(globals, source, *pr_title)?
+        }
+        Command::Check { repo } => crate::check::run(globals, repo.as_deref())?,
+        Command::Gate {
+            pr,
+            repo,
+            coverage,
+            min,
+            ignore_check,
+        } => {
+            let args = GateArgs {
+                pr: *pr,
+                repo: repo.clone(),
+                coverage: coverage.clone(),
+                min: *min,
+                ignore_checks: ignore_check.clone(),
+            };
+            crate::gate::run(globals, &args)?
+        }
+        Command::Protect { repo, apply, dry_run } => {
+            crate::protect::run(globals, repo.as_deref(), *apply, dry_run.dry_run)?
+        }
+        Command::Env { git_ref } => crate::env::run(globals, git_ref.as_deref())?,
+        Command::PrePush { remote, url } => crate::pre_push::run(globals, remote, url)?,
+        Command::Hook(HookCommand::Install { force, dry_run }) => {
+            crate::hook::run(globals, true, *force, dry_run.dry_run)?
+        }
+        Command::Hook(HookCommand::Uninstall { dry_run }) => crate::hook::run(globals, false, false, dry_run.dry_run)?,
+        Command::Common(common) => cli::run_common::<C>(&crate::TOOL, globals, common)?,
+    };
+    Ok(code)
+}

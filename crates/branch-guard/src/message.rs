@@ -1,0 +1,132 @@
+//! `branch-guard message FILE|-`: lint one commit message (the `commit-msg`
+//! hook) or, with `--pr-title`, a pull request title (squash merges land the
+//! title on main as the commit header).
+
+use std::io::Read as _;
+use std::path::Path;
+
+use serde::Serialize;
+use shipgate_core::actions::{Event, Runtime};
+use shipgate_core::cli::{self, GlobalArgs, Ui};
+use shipgate_core::exit::{Error, ExitCode, Result};
+
+use crate::lint::{Finding, Linter};
+use crate::report::{self, Violation};
+
+/// The `--json` document of `message`.
+#[derive(Debug, Serialize)]
+pub struct MessageReport {
+    /// `message` or `pull-request-title`.
+    pub kind: &'static str,
+    pub header: String,
+    pub passed: bool,
+    pub findings: Vec<Finding>,
+}
+
+/// Where the text to lint comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum MessageSource<'a> {
+    /// A file, or `-` for stdin.
+    Path(&'a Path),
+    /// The pull request title of the current event.
+    Event,
+}
+
+/// Lints `text` as a message or a title.
+pub fn lint(linter: &Linter, text: &str, pr_title: bool) -> MessageReport {
+    let findings = if pr_title {
+        linter.lint_title(text)
+    } else {
+        linter.lint_message(text)
+    };
+    let passed = !findings.iter().any(|f| f.severity == crate::lint::Severity::Error);
+    let stripped = shipgate_core::commit::strip_comments(text);
+    MessageReport {
+        kind: if pr_title { "pull-request-title" } else { "message" },
+        header: shipgate_core::commit::layout(&stripped).header.to_string(),
+        passed,
+        findings,
+    }
+}
+
+/// Runs `message`.
+pub fn run(globals: &GlobalArgs, source: MessageSource<'_>, pr_title: bool) -> Result<ExitCode> {
+    let ui = Ui::new(globals);
+    let loaded = cli::load_config(globals)?;
+    let linter = Linter::new(&loaded.config.guard)?;
+    let runtime = Runtime::detect();
+    let text = match source {
+        MessageSource::Path(path) => read_source(path)?,
+        MessageSource::Event => event_title(&runtime)?,
+    };
+    let report = lint(&linter, &text, pr_title);
+    let violations: Vec<Violation> = report
+        .findings
+        .iter()
+        .map(|finding| Violation::from_finding(None, &report.header, finding))
+        .collect();
+    report::set_outputs(&runtime, report.passed, &violations)?;
+    report::annotate(&runtime, &violations);
+    if ui.json {
+        ui.print_json(&report::to_json(&report)?)?;
+    } else if !violations.is_empty() {
+        let mut text = format!("⧗   input: {}\n", report.header);
+        for finding in &report.findings {
+            text.push_str(&report::finding_line(finding));
+            text.push('\n');
+        }
+        text.push_str(&report::totals_line(&violations));
+        text.push('\n');
+        if !report.passed {
+            text.push_str("ⓘ   conventional commits: `type(scope): subject`, e.g. `feat(upload): resume uploads`\n");
+        }
+        ui.print(&text)?;
+    }
+    Ok(if report.passed {
+        ExitCode::Ok
+    } else {
+        ExitCode::CheckFailed
+    })
+}
+
+fn read_source(path: &Path) -> Result<String> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::usage(format!("cannot read the message from stdin: {e}")))?;
+    } else {
+        bytes = std::fs::read(path)
+            .map_err(|e| Error::usage(format!("cannot read the message file {}: {e}", path.display())))?;
+    }
+    // git stores messages as bytes; a lossy decode still lints the header.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn event_title(runtime: &Runtime) -> Result<String> {
+    match Event::load(runtime)? {
+        Event::PullRequest(event) => Ok(event.pull_request.title),
+        other => Err(Error::usage(format!(
+            "--pr-title without a FILE needs a pull_request event, not `{}`; pass the title as FILE or `-`",
+            other.name()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shipgate_core::config::GuardConfig;
+
+    #[test]
+    fn reports_carry_the_header_and_verdict() {
+        let linter = Linter::new(&GuardConfig::default()).expect("defaults");
+        let report = lint(&linter, "# comment\nfeat: Add x.\n", false);
+        assert_eq!(report.header, "feat: Add x.");
+        assert!(!report.passed);
+        let rules: Vec<_> = report.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["subject-case", "subject-full-stop"]);
+        let title = lint(&linter, "feat(upload): resume uploads", true);
+        assert!(title.passed && title.kind == "pull-request-title");
+    }
+}

@@ -1,0 +1,232 @@
+//! SQLite through rusqlite. Concurrency is serialised by `BEGIN IMMEDIATE`
+//! (the write lock is taken up front) with a busy timeout, and every
+//! transaction re-reads the ledger, so two runs never apply one migration twice.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rusqlite::{OptionalExtension, TransactionBehavior};
+use shipgate_core::exit::{Error, Result};
+
+use super::{Applied, DbFailure, LedgerChange};
+use crate::ledger::{Ledger, LedgerRow};
+
+pub struct SqliteConnection {
+    connection: rusqlite::Connection,
+}
+
+fn failure(error: rusqlite::Error) -> DbFailure {
+    let busy = matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    let unique = matches!(&error, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY);
+    DbFailure {
+        message: error.to_string(),
+        position: None,
+        connection_lost: busy || matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::CannotOpen)),
+        unique_violation: unique,
+    }
+}
+
+impl SqliteConnection {
+    pub(super) fn open(path: &Path, timeout: Duration) -> Result<SqliteConnection> {
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            return Err(Error::usage(format!(
+                "cannot open SQLite database {}: directory {} does not exist",
+                path.display(),
+                parent.display()
+            )));
+        }
+        let connection = rusqlite::Connection::open(path)
+            .map_err(|error| Error::external(format!("cannot open SQLite database {}: {error}", path.display())))?;
+        connection
+            .busy_timeout(timeout)
+            .map_err(|error| Error::external(format!("configuring {}: {error}", path.display())))?;
+        Ok(SqliteConnection { connection })
+    }
+
+    pub(super) fn batch(&mut self, sql: &str) -> Result<(), DbFailure> {
+        self.connection.execute_batch(sql).map_err(failure)
+    }
+
+    pub(super) fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbFailure> {
+        let mut statement = self.connection.prepare(sql).map_err(failure)?;
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|index| {
+                        Ok(match row.get_ref(index)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(value) => Some(value.to_string()),
+                            rusqlite::types::ValueRef::Real(value) => Some(value.to_string()),
+                            rusqlite::types::ValueRef::Text(text) | rusqlite::types::ValueRef::Blob(text) => {
+                                Some(String::from_utf8_lossy(text).into_owned())
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(failure)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(failure)
+    }
+
+    fn ledger_exists(&self, ledger: &Ledger) -> Result<bool, DbFailure> {
+        let (_, table) = ledger.parts();
+        self.connection
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| count > 0)
+            .map_err(failure)
+    }
+
+    pub(super) fn read_ledger(&mut self, ledger: &Ledger) -> Result<Vec<LedgerRow>> {
+        let read = || -> Result<Vec<LedgerRow>, DbFailure> {
+            if !self.ledger_exists(ledger)? {
+                return Ok(Vec::new());
+            }
+            let mut statement = self.connection.prepare(&ledger.select_sql()).map_err(failure)?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(LedgerRow {
+                        version: row.get(0)?,
+                        name: row.get(1)?,
+                        checksum: row.get(2)?,
+                        applied_at: row.get(3)?,
+                        execution_ms: row.get(4)?,
+                        applied_by: row.get(5)?,
+                        run_url: row.get(6)?,
+                        success: row.get(7)?,
+                        statements_done: row.get(8)?,
+                        note: row.get(9)?,
+                    })
+                })
+                .map_err(failure)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(failure)
+        };
+        read().map_err(|error| error.into_error("reading the ledger", None))
+    }
+
+    fn row_state(
+        transaction: &rusqlite::Transaction<'_>,
+        ledger: &Ledger,
+        version: &str,
+    ) -> Result<Option<(bool, i64)>, DbFailure> {
+        transaction
+            .query_row(
+                &format!(
+                    "SELECT success, statements_done FROM {} WHERE version = ?1",
+                    ledger.quoted()
+                ),
+                [version],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(failure)
+    }
+
+    pub(super) fn apply_in_transaction(
+        &mut self,
+        ledger: &Ledger,
+        script: &str,
+        (path, first_line): (&Path, usize),
+        change: &LedgerChange,
+    ) -> Result<Applied> {
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|error| failure(error).into_error("starting a transaction", None))?;
+        let version = match change {
+            LedgerChange::Insert(row) | LedgerChange::Replace(row) => &row.version,
+            LedgerChange::Delete { version } => version,
+        };
+        let state =
+            Self::row_state(&transaction, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+        let already = match change {
+            LedgerChange::Insert(_) => state.is_some(),
+            LedgerChange::Replace(row) => {
+                state.is_some() && {
+                    let checksum: Option<String> = transaction
+                        .query_row(
+                            &format!("SELECT checksum FROM {} WHERE version = ?1", ledger.quoted()),
+                            [&row.version],
+                            |found| found.get(0),
+                        )
+                        .optional()
+                        .map_err(|error| failure(error).into_error("the ledger", None))?;
+                    checksum.as_deref() == Some(&row.checksum)
+                }
+            }
+            LedgerChange::Delete { .. } => state.is_none(),
+        };
+        if already {
+            return Ok(Applied::AlreadyDone);
+        }
+        let started = Instant::now();
+        transaction
+            .execute_batch(script)
+            .map_err(|error| failure(error).into_error("migration", Some((path, first_line, script))))?;
+        let execution_ms = started.elapsed().as_millis() as i64;
+        let bookkeeping = match change {
+            LedgerChange::Insert(row) => ledger.insert_sql(row, &execution_ms.to_string()),
+            LedgerChange::Replace(row) => format!(
+                "{};\n{}",
+                ledger.delete_sql(&row.version),
+                ledger.insert_sql(row, &execution_ms.to_string())
+            ),
+            LedgerChange::Delete { version } => ledger.delete_sql(version),
+        };
+        transaction
+            .execute_batch(&bookkeeping)
+            .map_err(|error| failure(error).into_error("the ledger", None))?;
+        transaction
+            .commit()
+            .map_err(|error| failure(error).into_error("committing", None))?;
+        Ok(Applied::Ran { execution_ms })
+    }
+
+    pub(super) fn apply_statement(
+        &mut self,
+        ledger: &Ledger,
+        version: &str,
+        index: i64,
+        statement: &str,
+        (path, line): (&Path, usize),
+    ) -> Result<Applied> {
+        // SQLite can run these statements in a transaction, so statement and
+        // progress commit together and a concurrent run sees exact progress.
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|error| failure(error).into_error("starting a transaction", None))?;
+        let state =
+            Self::row_state(&transaction, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+        if state.is_none_or(|(success, done)| success || done != index) {
+            return Ok(Applied::AlreadyDone);
+        }
+        transaction
+            .execute_batch(statement)
+            .map_err(|error| failure(error).into_error("statement", Some((path, line, statement))))?;
+        transaction
+            .execute_batch(&ledger.progress_sql(version, index + 1))
+            .map_err(|error| failure(error).into_error("the ledger", None))?;
+        transaction
+            .commit()
+            .map_err(|error| failure(error).into_error("committing", None))?;
+        Ok(Applied::Ran { execution_ms: 0 })
+    }
+
+    /// `VACUUM INTO`: a consistent copy of the live database.
+    pub(crate) fn vacuum_into(&mut self, output: &Path) -> Result<()> {
+        self.connection
+            .execute("VACUUM INTO ?1", [output.to_string_lossy()])
+            .map(drop)
+            .map_err(|error| Error::external(format!("VACUUM INTO {}: {error}", output.display())))
+    }
+}

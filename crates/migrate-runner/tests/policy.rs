@@ -1,0 +1,347 @@
+//! Seed 003's per-environment policy, end to end: the run's environment
+//! approvals come from the stateful fake GitHub, the database is real, and
+//! the binary runs as it would in a GitHub Actions job.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{copy_fixture, run};
+use shipgate_testkit::FakeGitHub;
+use shipgate_testkit::pg::PgCluster;
+
+struct Job {
+    github: FakeGitHub,
+    work: tempfile::TempDir,
+    output: PathBuf,
+    summary: PathBuf,
+}
+
+impl Job {
+    fn new() -> Job {
+        let github = FakeGitHub::start();
+        github.state().add_repo("acme", "app");
+        let work = tempfile::tempdir().unwrap();
+        copy_fixture("sqlite", &work.path().join("migrations"));
+        let output = work.path().join("github_output");
+        let summary = work.path().join("step_summary");
+        Job {
+            github,
+            work,
+            output,
+            summary,
+        }
+    }
+
+    fn approve(&self, reviewer: &str, state: &str) {
+        self.github
+            .state()
+            .seed_run_approval("acme", "app", 42, reviewer, state, "production");
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("GITHUB_ACTIONS", "true".into()),
+            ("GITHUB_API_URL", self.github.url()),
+            ("GITHUB_TOKEN", self.github.token().into()),
+            ("GITHUB_REPOSITORY", "acme/app".into()),
+            ("GITHUB_RUN_ID", "42".into()),
+            ("GITHUB_ACTOR", "alice".into()),
+            ("GITHUB_OUTPUT", self.output.display().to_string()),
+            ("GITHUB_STEP_SUMMARY", self.summary.display().to_string()),
+            (
+                "DATABASE_URL",
+                format!("sqlite:{}", self.work.path().join("prod.db").display()),
+            ),
+        ]
+    }
+
+    fn run(&self, args: &[&str]) -> common::Run {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        run(self.work.path(), args, &env)
+    }
+
+    fn outputs(&self) -> Vec<(String, String)> {
+        parse_outputs(&std::fs::read_to_string(&self.output).unwrap_or_default())
+    }
+
+    fn ledger(&self, sql: &str) -> String {
+        let connection = rusqlite::Connection::open(self.work.path().join("prod.db")).unwrap();
+        connection
+            .query_row(sql, [], |row| row.get::<_, String>(0))
+            .unwrap_or_else(|error| format!("error: {error}"))
+    }
+}
+
+/// `name<<delimiter\nvalue\ndelimiter` blocks of a GITHUB_OUTPUT file.
+fn parse_outputs(text: &str) -> Vec<(String, String)> {
+    let mut outputs = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some((name, delimiter)) = line.split_once("<<") else {
+            continue;
+        };
+        let mut value = Vec::new();
+        for line in lines.by_ref() {
+            if line == delimiter {
+                break;
+            }
+            value.push(line);
+        }
+        outputs.push((name.to_string(), value.join("\n")));
+    }
+    outputs
+}
+
+fn output<'a>(outputs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    outputs
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
+}
+
+#[test]
+fn production_apply_needs_an_environment_approval_and_takes_a_backup() {
+    let job = Job::new();
+    // No approvals recorded for the run at all: GitHub cannot vouch for a review.
+    let unreadable = job.run(&["up", "--env", "production"]);
+    assert_eq!(unreadable.code, 1, "{unreadable:?}");
+    assert!(
+        unreadable.stderr.contains("approvals could not be read"),
+        "{unreadable:?}"
+    );
+    job.approve("bob", "rejected");
+    let refused = job.run(&["up", "--env", "production"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stdout.contains("::error"), "{refused:?}");
+    assert!(
+        refused.stderr.contains("needs 1 distinct environment approver"),
+        "{refused:?}"
+    );
+    assert!(
+        !job.work.path().join("prod.db").exists()
+            || job
+                .ledger("SELECT count(*) FROM shipgate_migrations")
+                .starts_with("error")
+    );
+
+    job.approve("bob", "approved");
+    let applied = job
+        .run(&["up", "--env", "production", "--backup-path", "backups/pre.db"])
+        .ok();
+    assert!(
+        applied.stderr.contains("backup written to backups/pre.db"),
+        "{applied:?}"
+    );
+    let outputs = job.outputs();
+    assert_eq!(output(&outputs, "applied"), Some("3"), "{outputs:?}");
+    assert_eq!(output(&outputs, "pending"), Some("0"));
+    assert_eq!(output(&outputs, "current-version"), Some("0003"));
+    assert_eq!(output(&outputs, "backup-file"), Some("backups/pre.db"));
+    assert!(job.work.path().join("backups/pre.db").is_file());
+    let summary = std::fs::read_to_string(&job.summary).unwrap();
+    assert!(summary.contains("| 0002 | create_posts |"), "{summary}");
+    assert!(summary.contains(" ms |"), "{summary}");
+    let requests = job.github.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|request| request.path == "/repos/acme/app/actions/runs/42/approvals"),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn production_rollback_needs_two_approvers_besides_the_actor() {
+    let job = Job::new();
+    job.approve("bob", "approved");
+    job.run(&["up", "--env", "production"]).ok();
+    job.approve("alice", "approved");
+    let refused = job.run(&["down", "--env", "production"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("2 distinct environment approver(s) other than alice"),
+        "{refused:?}"
+    );
+    assert_eq!(job.ledger("SELECT count(*) || '' FROM shipgate_migrations"), "3");
+
+    job.approve("carol", "approved");
+    job.run(&["down", "--env", "production"]).ok();
+    assert_eq!(job.ledger("SELECT count(*) || '' FROM shipgate_migrations"), "2");
+    assert_eq!(
+        job.ledger(
+            "SELECT actor || ' ' || command || ' ' || version || ': ' || detail FROM shipgate_migrations_events"
+        ),
+        "alice down 0003: rolled back index_users_email (approved by bob, carol)"
+    );
+}
+
+#[test]
+fn production_rollback_is_refused_outside_actions_unless_overridden() {
+    let work = tempfile::tempdir().unwrap();
+    copy_fixture("sqlite", &work.path().join("migrations"));
+    let url = format!("sqlite:{}", work.path().join("prod.db").display());
+    let env = [("DATABASE_URL", url.as_str())];
+    // Outside Actions with no terminal there is nobody to confirm an apply.
+    let unconfirmed = run(work.path(), &["up", "--env", "production"], &env);
+    assert_eq!(unconfirmed.code, 1, "{unconfirmed:?}");
+    assert!(
+        unconfirmed.stderr.contains("type the database name `prod`"),
+        "{unconfirmed:?}"
+    );
+    run(work.path(), &["up", "--env", "staging"], &env).ok();
+    assert!(
+        std::fs::read_dir(work.path()).unwrap().all(|entry| !entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("shipgate-backup")),
+        "staging takes no backup"
+    );
+
+    let refused = run(work.path(), &["down", "--env", "production"], &env);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("refused outside GitHub Actions"), "{refused:?}");
+    let no_reason = run(work.path(), &["down", "--env", "production", "--override-policy"], &env);
+    assert_eq!(no_reason.code, 2, "{no_reason:?}");
+
+    let overridden = run(
+        work.path(),
+        &[
+            "down",
+            "--env",
+            "production",
+            "--override-policy",
+            "--reason",
+            "INC-7 hotfix",
+        ],
+        &env,
+    )
+    .ok();
+    assert!(
+        overridden
+            .stderr
+            .contains("POLICY OVERRIDE by tester for production: INC-7 hotfix"),
+        "{overridden:?}"
+    );
+    let connection = rusqlite::Connection::open(work.path().join("prod.db")).unwrap();
+    let events: Vec<String> = connection
+        .prepare("SELECT command || ': ' || detail FROM shipgate_migrations_events ORDER BY rowid")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        events,
+        [
+            "down: policy override in production: INC-7 hotfix (rollback: two-person-approval)",
+            "down: rolled back index_users_email (policy override: INC-7 hotfix)",
+        ]
+    );
+}
+
+#[test]
+fn plan_shows_the_policy_decision_without_writing() {
+    let job = Job::new();
+    let plan = job.run(&["plan", "--env", "production", "--json"]);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    // In Actions, stdout also carries the runner's `::add-mask::` commands.
+    let json: String = plan.stdout.lines().filter(|line| !line.starts_with("::")).collect();
+    let document: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(document["policy"]["allowed"], false);
+    assert_eq!(document["policy"]["backup_required"], true);
+    assert_eq!(document["policy"]["rule"], "apply: manual-with-review");
+    let outputs = job.outputs();
+    let recorded: serde_json::Value = serde_json::from_str(output(&outputs, "plan").unwrap()).unwrap();
+    assert_eq!(recorded["steps"].as_array().unwrap().len(), 3);
+    assert!(
+        !job.work.path().join("prod.db").exists()
+            || job
+                .ledger("SELECT count(*) FROM shipgate_migrations")
+                .starts_with("error")
+    );
+}
+
+#[test]
+fn production_backup_on_postgres_is_a_pg_dump_archive() {
+    let cluster = PgCluster::start().expect("starting PostgreSQL");
+    cluster.create_database("app").unwrap();
+    let job = Job::new();
+    job.approve("bob", "approved");
+    let dir = job.work.path().join("pg");
+    copy_fixture("native", &dir);
+    let url = cluster.url("app");
+    let mut env = job.env();
+    env.retain(|(name, _)| *name != "DATABASE_URL");
+    env.push(("DATABASE_URL", url));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let applied = run(
+        job.work.path(),
+        &["up", "--env", "production", "--dir", "pg", "--backup-path", "pre.dump"],
+        &env,
+    )
+    .ok();
+    let backup = job.work.path().join("pre.dump");
+    assert!(backup.is_file(), "{applied:?}");
+    let list = std::process::Command::new(cluster.bin_dir().join("pg_restore"))
+        .arg("--list")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    // Taken before the migrations: the archive has no users table yet.
+    assert!(!String::from_utf8_lossy(&list.stdout).contains("TABLE public users"));
+    assert_eq!(
+        cluster
+            .psql("app", "SELECT count(*) FROM shipgate_migrations")
+            .unwrap()
+            .trim(),
+        "3"
+    );
+}
+
+#[test]
+fn production_apply_needs_a_clean_lint() {
+    let cluster = PgCluster::start().expect("starting PostgreSQL");
+    cluster.create_database("app").unwrap();
+    let job = Job::new();
+    job.approve("bob", "approved");
+    let dir = job.work.path().join("pg");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("1_users.sql"), "CREATE TABLE users (id int, email text);\n").unwrap();
+    std::fs::write(dir.join("2_index.sql"), "CREATE INDEX users_email ON users (email);\n").unwrap();
+    let mut env = job.env();
+    env.retain(|(name, _)| *name != "DATABASE_URL");
+    env.push(("DATABASE_URL", cluster.url("app")));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let args = ["up", "--env", "production", "--dir", "pg", "--backup-path", "pre.dump"];
+    let refused = run(job.work.path(), &args, &env);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("2_index.sql:1 [require-concurrent-index-creation]"),
+        "{refused:?}"
+    );
+    assert!(!job.work.path().join("pre.dump").exists(), "refused before the backup");
+
+    let lint = run(job.work.path(), &["lint", "--dir", "pg"], &env);
+    assert_eq!(lint.code, 1, "{lint:?}");
+    assert!(
+        lint.stdout.contains("::error file="),
+        "annotations in Actions: {lint:?}"
+    );
+
+    std::fs::write(
+        dir.join("2_index.sql"),
+        "-- shipgate:lint-ignore require-concurrent-index-creation\nCREATE INDEX users_email ON users (email);\n",
+    )
+    .unwrap();
+    run(job.work.path(), &["lint", "--dir", "pg"], &env).ok();
+    run(job.work.path(), &args, &env).ok();
+}

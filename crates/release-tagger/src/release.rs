@@ -1,0 +1,173 @@
+//! `release-tagger release`: the one-shot for CI on the production branch:
+//! next → changelog → tag → push → publish. It never commits: protected
+//! branches only ever receive tags from CI.
+
+use serde_json::json;
+use shipgate_core::actions::{Runtime, Summary};
+use shipgate_core::cli::DryRunArg;
+use shipgate_core::exit::{Error, ExitCode, Result};
+
+use crate::Project;
+use crate::changelog::{Renderer, next_section, repository_url};
+use crate::publish::{PublishArgs, publish_tag};
+use crate::tag::{PushArgs, TagArgs, tag_version};
+
+/// Flags of `release`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReleaseArgs {
+    /// Make a pre-release with this identifier (see `next --pre`)
+    #[arg(long, value_name = "ID")]
+    pub pre: Option<String>,
+    #[command(flatten)]
+    pub push: PushArgs,
+    /// Tag only; do not create the GitHub Release
+    #[arg(long)]
+    pub no_publish: bool,
+    /// Create the GitHub Release as a draft
+    #[arg(long)]
+    pub draft: bool,
+    /// Also move the floating tags vX and vX.Y
+    #[arg(long)]
+    pub floating: bool,
+    /// Exit 1 instead of 0 when HEAD is not on a branch releases are made from
+    #[arg(long)]
+    pub strict: bool,
+    /// GitHub token [default: $GITHUB_TOKEN, else $GH_TOKEN]
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    #[command(flatten)]
+    pub dry_run: DryRunArg,
+}
+
+/// The branch HEAD is on: the checked-out branch, else (detached, as in
+/// many workflows) `GITHUB_REF_NAME` of a branch push.
+fn current_branch(project: &Project, runtime: &Runtime) -> Result<Option<String>> {
+    if let Some(branch) = project.repo.head_branch()? {
+        return Ok(Some(branch));
+    }
+    let is_branch_ref = runtime.var("GITHUB_REF").is_some_and(|r| r.starts_with("refs/heads/"));
+    Ok(runtime
+        .var("GITHUB_REF_NAME")
+        .filter(|_| is_branch_ref)
+        .map(str::to_owned))
+}
+
+/// Runs `release`.
+pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
+    let runtime = Runtime::detect();
+    let config = &project.config;
+    let branch = current_branch(project, &runtime)?;
+    let on_release_branch = branch.as_deref().is_some_and(|b| {
+        b == config.production_branch || (args.pre.is_some() && config.release_branch.version_of(b).is_some())
+    });
+    if !on_release_branch {
+        runtime.set_output("released", "false")?;
+        let message = format!(
+            "not releasing: HEAD is on {}, releases are made from `{}`{}",
+            branch.map_or_else(|| "no branch (detached)".to_owned(), |b| format!("`{b}`")),
+            config.production_branch,
+            if args.pre.is_some() { " or a release branch" } else { "" }
+        );
+        if args.strict {
+            return Err(Error::check(message));
+        }
+        project.ui.warn(&message);
+        if project.ui.json {
+            project
+                .ui
+                .print_json(&json!({ "released": false, "reason": message }))?;
+        }
+        return Ok(ExitCode::Ok);
+    }
+    let url = repository_url(project, &runtime);
+    let Some((plan, section)) = next_section(project, args.pre.as_deref(), url.as_deref())? else {
+        crate::set_version_outputs(&runtime, &crate::next::plan(project, args.pre.as_deref())?)?;
+        runtime.set_output("released", "false")?;
+        runtime.set_output("changelog", "")?;
+        project.ui.info("nothing to release since the last release");
+        if project.ui.json {
+            project.ui.print_json(&json!({ "released": false, "bump": "none" }))?;
+        }
+        return Ok(ExitCode::Ok);
+    };
+    let version = plan.next.clone().ok_or_else(|| Error::usage("no version to release"))?;
+    // Everything publishing needs is checked before the tag exists, so a
+    // missing flag or token never leaves a tag without its release.
+    if !args.no_publish {
+        if !args.push.push && !args.dry_run.dry_run {
+            return Err(Error::usage(
+                "a GitHub Release needs its tag on GitHub: add --push, or --no-publish to only tag",
+            ));
+        }
+        crate::publish::repository_slug(project, &runtime, None)?;
+        let settings = shipgate_core::github::GitHubSettings::from_runtime(&runtime, args.token.clone());
+        if settings.token.is_none() && !args.dry_run.dry_run {
+            return Err(Error::usage(
+                "publishing needs a GitHub token: set GITHUB_TOKEN (with `contents: write`) or pass --token, or add --no-publish",
+            ));
+        }
+    }
+    let markdown = Renderer::new(project)?.render(&section)?;
+    let tag_args = TagArgs {
+        release_version: Some(version.clone()),
+        pre: None,
+        push: args.push.clone(),
+        floating: args.floating,
+        sign: false,
+        dry_run: args.dry_run,
+    };
+    let tagged = tag_version(project, &version, plan.head, &tag_args)?;
+    let published = if args.no_publish {
+        None
+    } else {
+        let publish_args = PublishArgs {
+            tag: Some(tagged.name.clone()),
+            draft: args.draft,
+            prerelease: !version.pre.is_empty(),
+            repository: None,
+            token: args.token.clone(),
+            dry_run: args.dry_run,
+        };
+        publish_tag(project, &runtime, &tagged.name, &publish_args)?
+    };
+    let release_url = published
+        .as_ref()
+        .map(|p| p.release.html_url.clone())
+        .unwrap_or_default();
+    crate::set_version_outputs(&runtime, &plan)?;
+    let released = !args.dry_run.dry_run;
+    runtime.set_output("released", if released { "true" } else { "false" })?;
+    runtime.set_output("release-url", &release_url)?;
+    runtime.set_output("changelog", &markdown)?;
+    let mut summary = Summary::new();
+    summary.heading(2, &format!("Release {}", tagged.name));
+    summary.table(
+        &["previous", "version", "bump", "tag"],
+        &[vec![
+            plan.current
+                .as_ref()
+                .map(|t| t.name.clone())
+                .unwrap_or_else(|| "none".to_owned()),
+            version.to_string(),
+            plan.bump.as_str().to_owned(),
+            tagged.name.clone(),
+        ]],
+    );
+    summary.raw(&markdown);
+    runtime.append_summary(summary.as_markdown())?;
+    if project.ui.json {
+        project.ui.print_json(&json!({
+            "released": released,
+            "version": version.to_string(),
+            "previous_version": plan.current.as_ref().map(|t| t.version.to_string()),
+            "tag": tagged.name,
+            "bump": plan.bump.as_str(),
+            "pushed": tagged.pushed,
+            "release_url": published.as_ref().map(|p| p.release.html_url.clone()),
+            "changelog": markdown,
+        }))?;
+    } else {
+        project.ui.print(&format!("{version}\n"))?;
+    }
+    Ok(ExitCode::Ok)
+}

@@ -1,0 +1,507 @@
+//! The release-tagger binary against scripted fixture repositories, bare
+//! remotes and the stateful fake GitHub.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use shipgate_testkit::FakeGitHub;
+use shipgate_testkit::git::GitFixture;
+
+#[test]
+fn next_prints_the_version_and_json_and_explains() {
+    let fixture = released_repo();
+    let out = ok(run(&fixture, &["next"]));
+    assert_eq!(stdout(&out), "1.3.0\n");
+
+    let out = ok(run(&fixture, &["next", "--json"]));
+    let doc = json(&out);
+    assert_eq!(doc["current"], "1.2.0");
+    assert_eq!(doc["next"], "1.3.0");
+    assert_eq!(doc["bump"], "minor");
+    assert_eq!(doc["tag"], "v1.3.0");
+    let commits = doc["commits"].as_array().unwrap();
+    assert_eq!(commits.len(), 2, "chore does not drive the release: {doc}");
+    assert_eq!(commits[0]["type"], "feat");
+    assert_eq!(commits[0]["scope"], "api");
+    assert_eq!(commits[0]["summary"], "add the export endpoint");
+    assert_eq!(commits[0]["breaking"], false);
+    assert_eq!(commits[0]["sha"].as_str().unwrap().len(), 40);
+
+    let out = ok(run(&fixture, &["next", "--explain"]));
+    assert_eq!(stdout(&out), "1.3.0\n", "the explanation stays off stdout");
+    let why = stderr(&out);
+    assert!(why.contains("previous release: v1.2.0"), "{why}");
+    assert!(
+        why.contains("minor") && why.contains("add the export endpoint (feat)"),
+        "{why}"
+    );
+    assert!(why.contains("bump: minor → 1.3.0"), "{why}");
+}
+
+#[test]
+fn nothing_releasable_is_empty_stdout_and_bump_none() {
+    let fixture = GitFixture::new();
+    fixture.commit("feat: first");
+    fixture.tag_annotated("v1.0.0", "Release version 1.0.0");
+    fixture.commit("docs: readme");
+    fixture.commit("ci: cache");
+    let out = ok(run(&fixture, &["next"]));
+    assert_eq!(stdout(&out), "");
+    let doc = json(&ok(run(&fixture, &["next", "--json"])));
+    assert_eq!(doc["bump"], "none");
+    assert_eq!(doc["next"], serde_json::Value::Null);
+    assert_eq!(doc["current"], "1.0.0");
+    assert_eq!(doc["commits"], serde_json::json!([]));
+}
+
+#[test]
+fn next_sets_action_outputs() {
+    let fixture = released_repo();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, summary) = actions_env(dir.path());
+    let out = run_in(
+        fixture.path(),
+        &["next", "--pre", "rc"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
+    let out = ok(out);
+    assert_eq!(stdout(&out).lines().last(), Some("1.3.0-rc.1"));
+    let values = outputs(&output);
+    assert_eq!(values["version"], "1.3.0-rc.1");
+    assert_eq!(values["previous-version"], "1.2.0");
+    assert_eq!(values["tag"], "v1.3.0-rc.1");
+    assert_eq!(values["bump"], "minor");
+    assert!(values.contains_key("tool-version"));
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let fixture = released_repo();
+    let out = run(&fixture, &["next", "--pre", "rc.1"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not a pre-release identifier"),
+        "{}",
+        stderr(&out)
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    let out = run_in(outside.path(), &["next"], &[]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("not inside a git repository"), "{}", stderr(&out));
+
+    let out = run(&fixture, &["tag", "1.x"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn shallow_clone_without_deepening_names_fetch_depth_0() {
+    let origin = released_repo();
+    let shallow = GitFixture::shallow_clone_of(&origin, 1);
+    let out = run_in(
+        shallow.path(),
+        &["next"],
+        &[("SHIPGATE_RELEASE_DEEPEN_SHALLOW", "false")],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("fetch-depth: 0"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "never a silent 0.0.0");
+    let out = ok(run(&shallow, &["next"]));
+    assert_eq!(stdout(&out), "1.3.0\n");
+}
+
+#[test]
+fn rc_sequence_through_tag_then_final() {
+    let fixture = released_repo();
+    let out = ok(run(&fixture, &["tag", "--pre", "rc"]));
+    assert_eq!(stdout(&out), "v1.3.0-rc.1\n");
+    fixture.commit("fix: rc feedback");
+    assert_eq!(stdout(&ok(run(&fixture, &["tag", "--pre", "rc"]))), "v1.3.0-rc.2\n");
+    assert_eq!(stdout(&ok(run(&fixture, &["next"]))), "1.3.0\n");
+    let doc = json(&ok(run(&fixture, &["next", "--json"])));
+    assert_eq!(doc["current"], "1.3.0-rc.2");
+}
+
+#[test]
+fn tag_is_annotated_idempotent_and_refuses_to_move() {
+    let fixture = released_repo();
+    let head = fixture.head();
+    let out = ok(run(&fixture, &["tag", "--json"]));
+    let doc = json(&out);
+    assert_eq!(doc["tag"], "v1.3.0");
+    assert_eq!(doc["created"], true);
+    assert_eq!(fixture.run_git(&["cat-file", "-t", "v1.3.0"]), "tag\n");
+    assert_eq!(
+        fixture.run_git(&["tag", "-l", "--format=%(contents)", "v1.3.0"]).trim(),
+        "Release version 1.3.0"
+    );
+    assert_eq!(fixture.rev_parse("v1.3.0"), head);
+
+    // Same commit again: success, nothing new.
+    let doc = json(&ok(run(&fixture, &["tag", "1.3.0", "--json"])));
+    assert_eq!(doc["created"], false);
+    let out = ok(run(&fixture, &["tag"]));
+    assert!(
+        stderr(&out).contains("HEAD is already released as v1.3.0"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Another commit: exit 1, the tag stays where it was.
+    fixture.commit("fix: later");
+    let out = run(&fixture, &["tag", "1.3.0"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tag `v1.3.0` already exists on"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fixture.rev_parse("v1.3.0"), head);
+}
+
+#[test]
+fn tag_dry_run_changes_nothing() {
+    let fixture = released_repo();
+    let remote = fixture.bare_remote();
+    let out = ok(run(&fixture, &["tag", "--push", "--floating", "--dry-run"]));
+    assert!(stderr(&out).contains("dry run"), "{}", stderr(&out));
+    assert!(fixture.run_git(&["tag", "-l", "v1.3*", "v1", "v1.3"]).is_empty());
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), None);
+}
+
+#[test]
+fn tag_pushes_to_a_real_remote_and_moves_floating_tags() {
+    let fixture = released_repo();
+    let remote = fixture.bare_remote();
+    ok(run(&fixture, &["tag", "--push", "--floating"]));
+    let head = fixture.head();
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(head.clone()));
+    assert_eq!(remote.resolve("refs/tags/v1"), Some(head.clone()));
+    assert_eq!(remote.resolve("refs/tags/v1.3"), Some(head.clone()));
+
+    fixture.commit("fix: patch it");
+    ok(run(&fixture, &["tag", "--push", "--floating"]));
+    let head = fixture.head();
+    assert_eq!(remote.resolve("refs/tags/v1.3.1"), Some(head.clone()));
+    assert_eq!(remote.resolve("refs/tags/v1"), Some(head.clone()), "v1 moved");
+    assert_eq!(remote.resolve("refs/tags/v1.3"), Some(head), "v1.3 moved");
+    // The floating tags are not semver and never count as releases.
+    assert_eq!(stdout(&ok(run(&fixture, &["next"]))), "");
+    // Re-running after a successful push is still success.
+    ok(run(&fixture, &["tag", "--push", "1.3.1"]));
+}
+
+#[test]
+fn tag_signs_with_an_ssh_key() {
+    let fixture = released_repo();
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "tester@shipgate.invalid", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen is needed for tag signing tests: apt-get install openssh-client");
+    assert!(made.success());
+    fixture.run_git(&["config", "gpg.format", "ssh"]);
+    fixture.run_git(&["config", "user.signingkey", key.to_str().unwrap()]);
+    ok(run(&fixture, &["tag", "--sign"]));
+    let raw = fixture.run_git(&["cat-file", "-p", "v1.3.0"]);
+    assert!(raw.contains("-----BEGIN SSH SIGNATURE-----"), "{raw}");
+    assert!(raw.contains("Release version 1.3.0"), "{raw}");
+}
+
+const LINK_ENV: &[(&str, &str)] = &[
+    ("GITHUB_SERVER_URL", "https://github.example.com"),
+    ("GITHUB_REPOSITORY", "acme/widgets"),
+];
+
+#[test]
+fn changelog_groups_and_links() {
+    let fixture = released_repo();
+    fixture.commit("perf: cache lookups");
+    fixture.commit("feat!: drop the legacy flag\n\nBREAKING CHANGE: `--legacy` is gone");
+    let out = ok(run_in(fixture.path(), &["changelog"], LINK_ENV));
+    let text = stdout(&out);
+    let url = "https://github.example.com/acme/widgets";
+    assert!(
+        text.starts_with(&format!("## [2.0.0]({url}/compare/v1.2.0...v2.0.0) - 2024-01-14\n")),
+        "{text}"
+    );
+    let order: Vec<usize> = [
+        "### Breaking Changes",
+        "### Features",
+        "### Bug Fixes",
+        "### Performance",
+    ]
+    .iter()
+    .map(|h| text.find(h).unwrap_or_else(|| panic!("{h} missing: {text}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    assert!(text.contains("- `--legacy` is gone ("), "{text}");
+    assert!(
+        text.contains(&format!("- **parser:** handle empty input ([#41]({url}/pull/41)) ([")),
+        "{text}"
+    );
+    let fix_sha = fixture.rev_parse("HEAD~4");
+    assert!(text.contains(&format!("({url}/commit/{fix_sha})")), "{text}");
+    assert!(!text.contains("tidy"), "chore is in no group: {text}");
+
+    let doc = json(&ok(run_in(fixture.path(), &["changelog", "--json"], LINK_ENV)));
+    assert_eq!(doc["version"], "2.0.0");
+    assert_eq!(doc["groups"][0]["title"], "Breaking Changes");
+    assert_eq!(doc["markdown"].as_str().unwrap(), text);
+}
+
+#[test]
+fn changelog_links_come_from_the_origin_remote() {
+    let fixture = released_repo();
+    fixture.run_git(&["remote", "add", "origin", "git@github.com:acme/gadgets.git"]);
+    let text = stdout(&ok(run(&fixture, &["changelog"])));
+    assert!(
+        text.contains("(https://github.com/acme/gadgets/compare/v1.2.0...v1.3.0)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn changelog_output_prepends_idempotently() {
+    let fixture = released_repo();
+    fixture.write_file(
+        "CHANGELOG.md",
+        "# Changelog\n\nAll notable changes.\n\n## [1.2.0] - 2024-01-01\n\n- old entry\n",
+    );
+    ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
+    let once = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
+    assert!(
+        once.starts_with("# Changelog\n\nAll notable changes.\n\n## 1.3.0 - 2024-01-14\n"),
+        "{once}"
+    );
+    assert!(once.ends_with("## [1.2.0] - 2024-01-01\n\n- old entry\n"), "{once}");
+    ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
+    let twice = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
+    assert_eq!(once, twice);
+
+    // A new commit replaces the unreleased section instead of adding one.
+    fixture.commit("fix: one more");
+    ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
+    let updated = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
+    assert_eq!(updated.matches("## 1.3.0").count(), 1, "{updated}");
+    assert!(updated.contains("one more"), "{updated}");
+
+    ok(run(&fixture, &["changelog", "--output", "OTHER.md", "--dry-run"]));
+    assert!(!fixture.path().join("OTHER.md").exists());
+}
+
+#[test]
+fn changelog_all_regenerates_history_and_tag_renders_one_release() {
+    let fixture = released_repo();
+    fixture.tag_annotated("v1.3.0", "Release version 1.3.0");
+    fixture.commit("fix: after 1.3.0");
+    let text = stdout(&ok(run(&fixture, &["changelog", "--all"])));
+    let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        headings,
+        vec![
+            "## 1.3.1 - 2024-01-14",
+            "## 1.3.0 - 2024-01-14",
+            "## 1.2.0 - 2024-01-14"
+        ],
+        "{text}"
+    );
+    assert!(text.starts_with("# Changelog\n"), "{text}");
+    let section_130 = &text[text.find("## 1.3.0").unwrap()..text.find("## 1.2.0").unwrap()];
+    assert!(section_130.contains("add the export endpoint"), "{section_130}");
+    assert!(!section_130.contains("after 1.3.0"), "{section_130}");
+
+    let one = stdout(&ok(run(&fixture, &["changelog", "--tag", "v1.3.0"])));
+    assert_eq!(one.trim_end(), section_130.trim_end());
+
+    fixture.write_file("CHANGELOG.md", "stale\n");
+    ok(run(&fixture, &["changelog", "--all", "--output", "CHANGELOG.md"]));
+    assert_eq!(
+        std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn changelog_template_is_customisable() {
+    let fixture = released_repo();
+    fixture.write_file(
+        "release.j2",
+        "v={{ version }}{% for g in groups %} [{{ g.title }}:{{ g.entries | length }}]{% endfor %}\n",
+    );
+    fixture.write_file("shipgate.toml", "[release]\nchangelog_template = \"release.j2\"\n");
+    let text = stdout(&ok(run(&fixture, &["changelog"])));
+    assert_eq!(text, "v=1.3.0 [Features:1] [Bug Fixes:1]\n");
+
+    fixture.write_file("release.j2", "{% for %}");
+    let out = run(&fixture, &["changelog"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("invalid changelog template"), "{}", stderr(&out));
+}
+
+#[test]
+fn release_outside_the_production_branch_says_so() {
+    let fixture = released_repo();
+    fixture.branch("develop");
+    fixture.checkout("develop");
+    let out = ok(run(&fixture, &["release"]));
+    assert!(
+        stderr(&out).contains("not releasing: HEAD is on `develop`, releases are made from `main`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&fixture, &["release", "--strict"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(fixture.run_git(&["tag", "-l", "v1.3.0"]).is_empty());
+}
+
+fn fake_with_repo() -> FakeGitHub {
+    let fake = FakeGitHub::start();
+    fake.state().add_repo("acme", "widgets");
+    fake
+}
+
+fn github_env<'a>(fake_url: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("GITHUB_API_URL", fake_url),
+        ("GITHUB_TOKEN", token),
+        ("GITHUB_REPOSITORY", "acme/widgets"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+    ]
+}
+
+#[test]
+fn release_tags_pushes_publishes_and_sets_outputs() {
+    let fixture = released_repo();
+    let remote = fixture.bare_remote();
+    let fake = fake_with_repo();
+    let url = fake.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, summary) = actions_env(dir.path());
+    let mut env = github_env(&url, fake.token());
+    env.extend([
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ]);
+    let out = ok(run_in(fixture.path(), &["release", "--push"], &env));
+    assert_eq!(stdout(&out).lines().last(), Some("1.3.0"), "{}", stdout(&out));
+    // The only place the token may appear is the runner's own mask command.
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        shown
+            .lines()
+            .all(|line| line.starts_with("::add-mask::") || !line.contains(fake.token())),
+        "{shown}"
+    );
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(fixture.head()));
+    let values = outputs(&output);
+    assert_eq!(values["version"], "1.3.0");
+    assert_eq!(values["previous-version"], "1.2.0");
+    assert_eq!(values["tag"], "v1.3.0");
+    assert_eq!(values["bump"], "minor");
+    assert_eq!(values["released"], "true");
+    assert_eq!(
+        values["release-url"],
+        "https://github.com/acme/widgets/releases/tag/v1.3.0"
+    );
+    assert!(values["changelog"].starts_with("## [1.3.0](https://github.com/acme/widgets/compare/v1.2.0...v1.3.0)"));
+    let summary_text = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary_text.contains("## Release v1.3.0"), "{summary_text}");
+    assert!(summary_text.contains("### Features"), "{summary_text}");
+    {
+        let state = fake.state();
+        let repo = state.repo("acme", "widgets").unwrap();
+        assert_eq!(repo.releases.len(), 1);
+        let release = &repo.releases[0];
+        assert_eq!(release.tag_name, "v1.3.0");
+        assert!(!release.prerelease && !release.draft);
+        assert!(release.body.as_deref().unwrap().contains("add the export endpoint"));
+    }
+    // The second run finds nothing new and says so.
+    std::fs::write(&output, "").unwrap();
+    ok(run_in(fixture.path(), &["release", "--push"], &env));
+    assert_eq!(outputs(&output)["released"], "false");
+    assert_eq!(fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
+}
+
+#[test]
+fn publish_updates_instead_of_duplicating() {
+    let fixture = released_repo();
+    fixture.tag_annotated("v1.3.0-rc.1", "Release version 1.3.0-rc.1");
+    let fake = fake_with_repo();
+    let url = fake.url();
+    let env = github_env(&url, fake.token());
+    let doc = json(&ok(run_in(fixture.path(), &["publish", "--draft", "--json"], &env)));
+    assert_eq!(doc["tag"], "v1.3.0-rc.1");
+    assert_eq!(doc["created"], true);
+    let doc = json(&ok(run_in(fixture.path(), &["publish", "--json"], &env)));
+    assert_eq!(doc["created"], false);
+    let state = fake.state();
+    let releases = &state.repo("acme", "widgets").unwrap().releases;
+    assert_eq!(releases.len(), 1, "re-running updates the release");
+    assert!(releases[0].prerelease, "rc versions are pre-releases");
+    assert!(!releases[0].draft, "the second run published the draft");
+    assert!(releases[0].body.as_deref().unwrap().starts_with("## [1.3.0-rc.1]"));
+}
+
+#[test]
+fn publish_without_a_token_or_on_an_untagged_head_is_exit_2() {
+    let fixture = released_repo();
+    let out = run_in(
+        fixture.path(),
+        &["publish", "--tag", "v1.2.0"],
+        &[("GITHUB_REPOSITORY", "acme/widgets")],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs a GitHub token"), "{}", stderr(&out));
+    let out = run_in(fixture.path(), &["publish"], &[("GITHUB_REPOSITORY", "acme/widgets")]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("HEAD has no release tag"), "{}", stderr(&out));
+}
+
+#[test]
+fn publish_failures_are_external_and_never_leak_the_token() {
+    let fixture = released_repo();
+    let fake = fake_with_repo();
+    fake.state()
+        .fail_next("/repos/acme/widgets/releases", vec![502, 502, 502, 502, 502, 502]);
+    let url = fake.url();
+    let env = github_env(&url, fake.token());
+    let out = run_in(fixture.path(), &["publish", "--tag", "v1.2.0"], &env);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(!stderr(&out).contains(fake.token()), "{}", stderr(&out));
+}
+
+#[test]
+fn release_checks_publishing_before_tagging() {
+    let fixture = released_repo();
+    let _remote = fixture.bare_remote();
+    let out = run(&fixture, &["release"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("add --push, or --no-publish"), "{}", stderr(&out));
+    let out = run_in(
+        fixture.path(),
+        &["release", "--push"],
+        &[("GITHUB_REPOSITORY", "acme/widgets")],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("needs a GitHub token"), "{}", stderr(&out));
+    assert!(
+        fixture.run_git(&["tag", "-l", "v1.3.0"]).is_empty(),
+        "nothing half-done"
+    );
+
+    let out = ok(run(&fixture, &["release", "--push", "--no-publish"]));
+    assert_eq!(stdout(&out), "1.3.0\n");
+    assert_eq!(fixture.rev_parse("v1.3.0"), fixture.head());
+}

@@ -1,0 +1,117 @@
+//! Contract tests: the requests `publish` sends, against Prism serving
+//! GitHub's official OpenAPI description.
+
+use std::time::Duration;
+
+use http::Method;
+use release_tagger::publish::{GitHubRelease, ReleaseRequest, publish_release, release_body};
+use shipgate_core::actions::Secret;
+use shipgate_core::github::{GitHubClient, GitHubSettings};
+use shipgate_core::retry::RetryPolicy;
+use shipgate_testkit::{ContractSession, Prism};
+
+fn session() -> ContractSession {
+    Prism::shared()
+        .unwrap_or_else(|error| panic!("{error:#}"))
+        .session()
+        .expect("contract proxy starts")
+}
+
+fn client(session: &ContractSession) -> GitHubClient {
+    let mut retry = RetryPolicy::with_sleeper(|_| async {});
+    retry.max_attempts = 2;
+    GitHubClient::new(GitHubSettings {
+        api_url: session.url(),
+        token: Some(Secret::new("ghs_contractTestToken000000000000000000")),
+        timeout: Duration::from_secs(30),
+        retry,
+    })
+    .expect("client builds")
+}
+
+fn request(draft: bool) -> ReleaseRequest {
+    ReleaseRequest {
+        owner: "acme".into(),
+        repo: "widgets".into(),
+        tag: "v1.3.0-rc.1".into(),
+        name: "v1.3.0-rc.1".into(),
+        notes: "## 1.3.0-rc.1 - 2024-01-14\n\n### Features\n\n- add the export endpoint (abc1234)\n".into(),
+        draft,
+        prerelease: true,
+    }
+}
+
+#[tokio::test]
+async fn publish_conforms_to_githubs_spec() {
+    let session = session();
+    let client = client(&session);
+    publish_release(&client, &request(true))
+        .await
+        .expect("Prism answers valid requests");
+    session.assert_conforms();
+    let exchanges = session.exchanges();
+    assert_eq!(exchanges[0].method, "GET");
+    assert!(
+        exchanges[0]
+            .path
+            .starts_with("/repos/acme/widgets/releases?per_page=100&page=1"),
+        "{}",
+        exchanges[0].path
+    );
+    let last = exchanges.last().unwrap();
+    assert!(
+        matches!(last.method.as_str(), "POST" | "PATCH"),
+        "the last request writes the release: {} {}",
+        last.method,
+        last.path
+    );
+}
+
+#[tokio::test]
+async fn create_and_update_bodies_conform_to_githubs_spec() {
+    let session = session();
+    let client = client(&session);
+    let body = release_body(&request(false));
+    let _: GitHubRelease = client
+        .request_json(Method::POST, "/repos/acme/widgets/releases", Some(&body))
+        .await
+        .expect("create conforms");
+    let _: GitHubRelease = client
+        .request_json(Method::PATCH, "/repos/acme/widgets/releases/42", Some(&body))
+        .await
+        .expect("update conforms");
+    session.assert_conforms();
+    let methods: Vec<String> = session.exchanges().into_iter().map(|e| e.method).collect();
+    assert_eq!(methods, vec!["POST", "PATCH"]);
+}
+
+#[tokio::test]
+async fn cut_pr_conforms_to_githubs_spec() {
+    let session = session();
+    let client = client(&session);
+    let spec = release_tagger::gh::PullRequestSpec {
+        owner: "acme".into(),
+        repo: "widgets".into(),
+        head: "release/v1.3.0".into(),
+        base: "main".into(),
+        title: "Release v1.3.0".into(),
+        body: "## 1.3.0\n".into(),
+    };
+    release_tagger::gh::open_pull(&client, &spec)
+        .await
+        .expect("Prism answers valid requests");
+    let body = serde_json::json!({ "title": spec.title, "head": spec.head, "base": spec.base, "body": spec.body });
+    let _: release_tagger::gh::PullInfo = client
+        .request_json(Method::POST, "/repos/acme/widgets/pulls", Some(&body))
+        .await
+        .expect("create conforms");
+    session.assert_conforms();
+    let exchanges = session.exchanges();
+    assert_eq!(exchanges[0].method, "GET");
+    assert!(
+        exchanges[0].path.contains("head=acme:release/v1.3.0"),
+        "{}",
+        exchanges[0].path
+    );
+    assert_eq!(exchanges.last().unwrap().method, "POST");
+}

@@ -54,19 +54,7 @@ pub async fn run(session: &Session, version: &str, dry_run: bool) -> Result<Exit
             "baseline {version}: no migration has that version"
         )));
     }
-    let lock = crate::lock::acquire(
-        &session.url,
-        &session.ledger,
-        session.lock_mode,
-        session.lock_timeout,
-        session.connect_timeout,
-        || {
-            session
-                .ui
-                .info("waiting for another migration run to finish (lock held)")
-        },
-    )
-    .await?;
+    let lock = session.lock().await?;
     let mut connection = session.connect().await?;
     let rows = connection.read_ledger(&session.ledger).await?;
     let report = status::compute(&set, &rows);

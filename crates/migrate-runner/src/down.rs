@@ -95,19 +95,7 @@ pub async fn run(session: &Session, args: &DownArgs, overrides: &OverrideArgs, d
     }
     let decision = decide(session, Operation::Rollback, overrides).await?;
     enforce(session, &decision)?;
-    let lock = crate::lock::acquire(
-        &session.url,
-        &session.ledger,
-        session.lock_mode,
-        session.lock_timeout,
-        session.connect_timeout,
-        || {
-            session
-                .ui
-                .info("waiting for another migration run to finish (lock held)")
-        },
-    )
-    .await?;
+    let lock = session.lock().await?;
     let mut rolled_back = Vec::new();
     let outcome = async {
         connection.ensure_ledger(&session.ledger).await?;

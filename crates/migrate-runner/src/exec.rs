@@ -44,19 +44,7 @@ pub async fn run(
     } else {
         None
     };
-    let lock = crate::lock::acquire(
-        &session.url,
-        &session.ledger,
-        session.lock_mode,
-        session.lock_timeout,
-        session.connect_timeout,
-        || {
-            session
-                .ui
-                .info("waiting for another migration run to finish (lock held)")
-        },
-    )
-    .await?;
+    let lock = session.lock().await?;
     let mut connection = session.connect().await?;
     connection.ensure_ledger(&session.ledger).await?;
     record_override(session, &mut connection, &decision, "exec").await?;

@@ -67,19 +67,7 @@ fn truthy(cell: Option<&str>) -> bool {
 pub async fn run(session: &Session, source: Source, table: Option<&str>, dry_run: bool) -> Result<ExitCode> {
     let table = table.unwrap_or(source.default_table());
     let set = session.load_migrations()?;
-    let lock = crate::lock::acquire(
-        &session.url,
-        &session.ledger,
-        session.lock_mode,
-        session.lock_timeout,
-        session.connect_timeout,
-        || {
-            session
-                .ui
-                .info("waiting for another migration run to finish (lock held)")
-        },
-    )
-    .await?;
+    let lock = session.lock().await?;
     let mut connection = session.connect().await?;
     if !connection.table_exists(table).await? {
         return Err(Error::usage(format!(

@@ -428,6 +428,20 @@ pub struct Session {
 }
 
 impl Session {
+    /// Takes the run-wide migration lock every state-changing command holds,
+    /// telling the person waiting why nothing happens yet.
+    pub async fn lock(&self) -> Result<crate::lock::MigrationLock> {
+        crate::lock::acquire(
+            &self.url,
+            &self.ledger,
+            self.lock_mode,
+            self.lock_timeout,
+            self.connect_timeout,
+            || self.ui.info("waiting for another migration run to finish (lock held)"),
+        )
+        .await
+    }
+
     pub fn resolve(ui: Ui, runtime: Runtime, config: LoadedConfig, target: &TargetArgs) -> Result<Session> {
         let migrate = &config.config.migrate;
         let environment = match &target.environment {

@@ -287,19 +287,7 @@ pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs, dry
         }
         decision = Some(decided);
     }
-    let lock = crate::lock::acquire(
-        &session.url,
-        &session.ledger,
-        session.lock_mode,
-        session.lock_timeout,
-        session.connect_timeout,
-        || {
-            session
-                .ui
-                .info("waiting for another migration run to finish (lock held)")
-        },
-    )
-    .await?;
+    let lock = session.lock().await?;
     let mut applied = Vec::new();
     let outcome = async {
         connection.ensure_ledger(&session.ledger).await?;

@@ -7,14 +7,8 @@ use branch_guard::api::RepoApi;
 use shipgate_core::actions::Secret;
 use shipgate_core::github::{GitHubClient, GitHubSettings};
 use shipgate_core::retry::RetryPolicy;
-use shipgate_testkit::{ContractSession, Prism};
-
-fn session() -> ContractSession {
-    Prism::shared()
-        .unwrap_or_else(|error| panic!("{error:#}"))
-        .session()
-        .expect("contract proxy starts")
-}
+use shipgate_testkit::ContractSession;
+use shipgate_testkit::prism::contract_session;
 
 fn api(session: &ContractSession) -> RepoApi {
     let mut retry = RetryPolicy::with_sleeper(|_| async {});
@@ -51,7 +45,7 @@ fn paths(session: &ContractSession) -> Vec<String> {
 
 #[tokio::test]
 async fn pr_endpoints_conform() {
-    let session = session();
+    let session = contract_session();
     let api = api(&session);
     accepted("GET pull", api.pull(7).await);
     accepted("GET pulls", api.pulls_between("hotfix/crash", "develop").await);
@@ -72,7 +66,7 @@ async fn pr_endpoints_conform() {
 
 #[tokio::test]
 async fn gate_endpoints_conform() {
-    let session = session();
+    let session = contract_session();
     let api = api(&session);
     let sha = "0123456789abcdef0123456789abcdef01234567";
     accepted("GET check-runs", api.check_runs(sha).await);
@@ -88,7 +82,7 @@ async fn gate_endpoints_conform() {
 
 #[tokio::test]
 async fn protection_endpoints_conform() {
-    let session = session();
+    let session = contract_session();
     let api = api(&session);
     let config = shipgate_core::config::Config::default();
     let desired = branch_guard::protect::desired_settings(&config, 2, shipgate_core::config::TestRequirement::AllPass);

@@ -3,18 +3,11 @@
 
 use migrate_runner::policy::fetch_approvals;
 use shipgate_core::actions::Runtime;
-use shipgate_testkit::{ContractSession, Prism};
-
-fn session() -> ContractSession {
-    Prism::shared()
-        .unwrap_or_else(|error| panic!("{error:#}"))
-        .session()
-        .expect("contract proxy starts")
-}
+use shipgate_testkit::prism::contract_session;
 
 #[tokio::test]
 async fn run_approvals_request_conforms_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let runtime = Runtime::from_env_map([
         ("GITHUB_ACTIONS", "true".to_string()),
         ("GITHUB_API_URL", session.url()),

@@ -5,7 +5,7 @@ mod common;
 
 use common::Runner;
 use shipgate_testkit::fake_github::FakeGitHub;
-use shipgate_testkit::{ContractSession, Prism};
+use shipgate_testkit::prism::contract_session;
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -123,16 +123,9 @@ fn a_missing_token_is_a_usage_error_before_anything_is_sent() {
     assert!(github.requests().is_empty());
 }
 
-fn session() -> ContractSession {
-    Prism::shared()
-        .unwrap_or_else(|error| panic!("{error:#}"))
-        .session()
-        .expect("contract proxy starts")
-}
-
 #[test]
 fn every_github_request_conforms_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let runner = runner(&session.url(), "ghs_contractTestToken000000000000000000");
     for status in ["started", "succeeded"] {
         let run = runner.run(&["deploy", "--status", status, "--to", "github://deployment"]);

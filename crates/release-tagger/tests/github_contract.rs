@@ -8,14 +8,8 @@ use release_tagger::publish::{GitHubRelease, ReleaseRequest, publish_release, re
 use shipgate_core::actions::Secret;
 use shipgate_core::github::{GitHubClient, GitHubSettings};
 use shipgate_core::retry::RetryPolicy;
-use shipgate_testkit::{ContractSession, Prism};
-
-fn session() -> ContractSession {
-    Prism::shared()
-        .unwrap_or_else(|error| panic!("{error:#}"))
-        .session()
-        .expect("contract proxy starts")
-}
+use shipgate_testkit::ContractSession;
+use shipgate_testkit::prism::contract_session;
 
 fn client(session: &ContractSession) -> GitHubClient {
     let mut retry = RetryPolicy::with_sleeper(|_| async {});
@@ -43,7 +37,7 @@ fn request(draft: bool) -> ReleaseRequest {
 
 #[tokio::test]
 async fn publish_conforms_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let client = client(&session);
     publish_release(&client, &request(true))
         .await
@@ -69,7 +63,7 @@ async fn publish_conforms_to_githubs_spec() {
 
 #[tokio::test]
 async fn create_and_update_bodies_conform_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let client = client(&session);
     let body = release_body(&request(false));
     let _: GitHubRelease = client
@@ -87,7 +81,7 @@ async fn create_and_update_bodies_conform_to_githubs_spec() {
 
 #[tokio::test]
 async fn cut_pr_conforms_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let client = client(&session);
     let spec = release_tagger::gh::PullRequestSpec {
         owner: "acme".into(),

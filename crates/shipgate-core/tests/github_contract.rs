@@ -10,14 +10,8 @@ use shipgate_core::actions::Secret;
 use shipgate_core::exit::ExitCode;
 use shipgate_core::github::{GitHubClient, GitHubSettings};
 use shipgate_core::retry::RetryPolicy;
-use shipgate_testkit::{ContractSession, Prism};
-
-fn session() -> ContractSession {
-    Prism::shared()
-        .unwrap_or_else(|error| panic!("{error:#}"))
-        .session()
-        .expect("contract proxy starts")
-}
+use shipgate_testkit::ContractSession;
+use shipgate_testkit::prism::contract_session;
 
 fn client(session: &ContractSession) -> GitHubClient {
     let mut retry = RetryPolicy::with_sleeper(|_| async {});
@@ -33,7 +27,7 @@ fn client(session: &ContractSession) -> GitHubClient {
 
 #[tokio::test]
 async fn repository_conforms_to_githubs_spec() {
-    let session = session();
+    let session = contract_session();
     let repo = client(&session)
         .repository("acme", "widgets")
         .await
@@ -50,7 +44,7 @@ async fn repository_conforms_to_githubs_spec() {
 
 #[tokio::test]
 async fn a_request_that_breaks_the_spec_is_caught() {
-    let session = session();
+    let session = contract_session();
     let error = client(&session)
         .request_json::<serde_json::Value>(
             Method::POST,

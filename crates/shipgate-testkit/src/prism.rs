@@ -65,6 +65,15 @@ impl std::fmt::Debug for Prism {
     }
 }
 
+/// A contract session on this test binary's shared Prism, for tests where a
+/// Prism that cannot start is a failure (with its output), never a skip.
+pub fn contract_session() -> ContractSession {
+    Prism::shared()
+        .unwrap_or_else(|error| panic!("{error:#}"))
+        .session()
+        .expect("contract proxy starts")
+}
+
 impl Prism {
     /// Starts a private instance; it is stopped when dropped.
     pub fn start() -> anyhow::Result<Prism> {

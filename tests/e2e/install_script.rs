@@ -133,8 +133,16 @@ impl Release {
         let staging = root.path().join("staging");
         fs::create_dir_all(&staging).expect("creating the staging dir");
         let bin_dir = built_bin_dir();
+        // Stripped copies, as the release build ships them: unstripped debug
+        // binaries would put a gigabyte in every test's temp dir.
         for tool in TOOL_BINARIES {
-            fs::copy(bin_dir.join(tool), staging.join(tool)).expect("copying a built binary");
+            let strip = Command::new("strip")
+                .arg("-o")
+                .arg(staging.join(tool))
+                .arg(bin_dir.join(tool))
+                .output()
+                .expect("running strip (binutils)");
+            assert!(strip.status.success(), "strip failed: {}", describe(&strip));
         }
         let download_dir = root.path().join(REPOSITORY).join("releases").join("download").join(TAG);
         fs::create_dir_all(&download_dir).expect("creating the release dir");

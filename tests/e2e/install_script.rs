@@ -121,7 +121,7 @@ fn describe(output: &Output) -> String {
 }
 
 /// A release as GitHub serves it: `<repo>/releases/download/<tag>/<archive>`
-/// plus `<archive>.sha256`, built the way release.yml builds it.
+/// plus `<archive>.sha256`, built the way .github/workflows/dist.yml builds it.
 struct Release {
     root: TempDir,
     archive: PathBuf,

@@ -7,20 +7,47 @@ use std::process::{Command, Output};
 
 use shipgate_testkit::tools::{TOOL_BINARIES, find_tool, tools_dir, workspace_root};
 
-fn workflow_files() -> Vec<PathBuf> {
-    let root = workspace_root();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(".github").join("workflows"))
-        .expect("reading .github/workflows")
-        .map(|entry| entry.expect("listing .github/workflows").path())
+/// The `.yml`/`.yaml` files directly in `dir`, sorted.
+fn yaml_files_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("listing a workflow directory").path())
         .filter(|path| {
             path.extension()
                 .is_some_and(|extension| extension == "yml" || extension == "yaml")
         })
         .collect();
     files.sort();
+    files
+}
+
+fn workflow_files() -> Vec<PathBuf> {
+    let root = workspace_root();
+    let mut files = yaml_files_in(&root.join(".github").join("workflows"));
     assert!(!files.is_empty(), "no workflows found under .github/workflows");
-    // The e2e fixture is a workflow too, even though it only runs under act.
+    // The e2e fixtures are workflows too, even though they only run under act.
     files.push(root.join("fixtures").join("workflows").join("tool-actions.yml"));
+    files.extend(yaml_files_in(&root.join("fixtures").join("pipeline_flow")));
+    // Users copy the example callers as they are.
+    let mut apps: Vec<PathBuf> = std::fs::read_dir(root.join("examples"))
+        .expect("reading examples")
+        .map(|entry| {
+            entry
+                .expect("listing examples")
+                .path()
+                .join(".github")
+                .join("workflows")
+        })
+        .filter(|dir| dir.is_dir())
+        .collect();
+    apps.sort();
+    assert!(
+        !apps.is_empty(),
+        "no example callers found under examples/*/.github/workflows"
+    );
+    for app in apps {
+        files.extend(yaml_files_in(&app));
+    }
     files
 }
 

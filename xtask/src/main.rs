@@ -113,11 +113,23 @@ fn action_files(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The project's workflows and the fixture workflows act runs in the tests.
+/// The project's workflows, the fixture workflows act runs in the tests, and
+/// the example callers in `examples/<app>/.github/workflows`.
 fn workflow_files(root: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for dir in [".github/workflows", "fixtures/workflows"] {
-        for entry in std::fs::read_dir(root.join(dir)).with_context(|| format!("reading {dir}"))? {
+    let mut dirs = vec![
+        PathBuf::from(".github/workflows"),
+        PathBuf::from("fixtures/workflows"),
+        PathBuf::from("fixtures/pipeline_flow"),
+    ];
+    for entry in std::fs::read_dir(root.join("examples")).context("reading examples")? {
+        let app = entry?.path();
+        if app.join(".github/workflows").is_dir() {
+            dirs.push(app.strip_prefix(root).unwrap_or(&app).join(".github/workflows"));
+        }
+    }
+    for dir in &dirs {
+        for entry in std::fs::read_dir(root.join(dir)).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
             if path.extension().is_some_and(|ext| ext == "yml" || ext == "yaml") {
                 files.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());

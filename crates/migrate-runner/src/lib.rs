@@ -49,7 +49,7 @@ pub const TOOL: Tool = Tool {
     sections: &["migrate"],
 };
 
-/// The environment used when neither `--env`, `SHIPGATE_MIGRATE_ENV` nor the
+/// The environment used when neither `--env`, `SHIPGATE_ENVIRONMENT` nor the
 /// branch says otherwise.
 pub const DEFAULT_ENVIRONMENT: &str = "development";
 
@@ -70,7 +70,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "TABLE")]
     pub table: Option<String>,
     /// Deployment environment whose policy applies [default: the branch's environment in Actions, else development]
-    #[arg(long = "env", env = "SHIPGATE_MIGRATE_ENV", value_name = "ENV")]
+    #[arg(long = "env", env = "SHIPGATE_ENVIRONMENT", value_name = "ENV")]
     pub environment: Option<String>,
     /// How long to wait for another run's lock (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]

@@ -16,7 +16,7 @@ pub fn checksum(bytes: &[u8]) -> String {
     for chunk in bytes.split(|byte| *byte == b'\r') {
         hasher.update(chunk);
     }
-    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(hasher.finalize())
 }
 
 /// Which SQL dialect a script is tokenised with.

@@ -52,6 +52,10 @@ fn development_defaults_to_a_local_sqlite_file_and_round_trips() {
         ]
     );
     assert_eq!(query(&db, "SELECT count(*) FROM users"), [["1"]]);
+    // Writes go through a TRUNCATE journal, but the file keeps its DELETE
+    // mode and no journal file is left behind.
+    assert_eq!(query(&db, "PRAGMA journal_mode"), [["delete"]]);
+    assert!(!work.path().join("shipgate-dev.db-journal").exists());
 
     // Nothing left to do: a second run is a no-op.
     let again = run(work.path(), &["up", "--json"], &[]).ok().json();
@@ -289,4 +293,19 @@ fn exec_wraps_another_migrator_with_an_audit_row() {
     assert_eq!(query(&db, "SELECT count(*) FROM shipgate_migrations_events"), [["2"]]);
     let missing = run(work.path(), &["exec"], &[]);
     assert_eq!(missing.code, 2, "{missing:?}");
+}
+
+#[test]
+fn the_environment_variable_picks_the_policy() {
+    let work = tempfile::tempdir().unwrap();
+    copy_fixture("sqlite", &work.path().join("migrations"));
+    let plan = run(
+        work.path(),
+        &["plan", "--json", "--database-url", "sqlite:staging.db"],
+        &[("SHIPGATE_ENVIRONMENT", "staging")],
+    )
+    .ok()
+    .json();
+    assert_eq!(plan["environment"], "staging", "{plan}");
+    assert_eq!(plan["operation"], "up", "{plan}");
 }

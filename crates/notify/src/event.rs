@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use clap::ValueEnum;
 use serde::Serialize;
 use shipgate_core::actions::Runtime;
@@ -145,22 +146,35 @@ pub struct RunContext {
     /// The pull request number when the run is for one.
     pub pull_request: Option<u64>,
     pub server_url: String,
+    /// When the work being reported on began (RFC 3339, UTC): `--started-at`,
+    /// else a `workflow_run` event's `run_started_at`.
+    pub started_at: Option<String>,
+    /// Whole seconds from `started_at` to the notification.
+    pub duration_secs: Option<u64>,
 }
 
 impl RunContext {
     pub fn from_runtime(runtime: &Runtime) -> RunContext {
         let context = runtime.context();
-        let pull_request = runtime
+        let payload = runtime
             .var("GITHUB_EVENT_PATH")
             .and_then(|path| std::fs::read_to_string(path).ok())
-            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            .and_then(|event| {
-                event
-                    .pointer("/pull_request/number")
-                    .or_else(|| event.pointer("/issue/number"))
-                    .and_then(serde_json::Value::as_u64)
-            });
-        RunContext {
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+        let pull_request = payload.as_ref().and_then(|event| {
+            event
+                .pointer("/pull_request/number")
+                .or_else(|| event.pointer("/issue/number"))
+                .and_then(serde_json::Value::as_u64)
+        });
+        // A job triggered by `workflow_run` reports on that run, whose start
+        // the event carries; other events say nothing about when work began.
+        let run_started_at = payload
+            .as_ref()
+            .and_then(|event| event.pointer("/workflow_run/run_started_at"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|time| time.with_timezone(&Utc));
+        let mut run = RunContext {
             run_url: context.run_url(),
             repository: context.repository,
             git_ref: context.git_ref,
@@ -170,7 +184,25 @@ impl RunContext {
             workflow: runtime.var("GITHUB_WORKFLOW").map(str::to_owned),
             pull_request,
             server_url: context.server_url,
+            started_at: None,
+            duration_secs: None,
+        };
+        if let Some(started) = run_started_at {
+            run.set_start(started, Utc::now());
         }
+        run
+    }
+
+    /// Records when the work began, and so how long it has taken by `now`.
+    /// A start in the future (clock skew between machines) counts as now.
+    pub fn set_start(&mut self, started: DateTime<Utc>, now: DateTime<Utc>) {
+        self.started_at = Some(started.to_rfc3339_opts(SecondsFormat::Secs, true));
+        self.duration_secs = Some(u64::try_from((now - started).num_seconds()).unwrap_or(0));
+    }
+
+    /// The duration for people: `42s`, `4m 12s`, `1h 3m 5s`.
+    pub fn duration_text(&self) -> Option<String> {
+        self.duration_secs.map(format_duration)
     }
 
     pub fn short_sha(&self) -> Option<&str> {
@@ -184,6 +216,34 @@ impl RunContext {
             self.repository.as_deref()?,
             self.sha.as_deref()?
         ))
+    }
+}
+
+/// `--started-at` / `SHIPGATE_STARTED_AT`: an RFC 3339 time
+/// (`2024-05-01T12:00:00Z`) or Unix seconds (what `date +%s` prints).
+pub fn parse_started_at(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return DateTime::from_timestamp(seconds, 0);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+/// `42s`, `4m 12s`, `1h 3m 5s`, `2d 1h 0m 0s`.
+pub fn format_duration(total_secs: u64) -> String {
+    let (days, hours, minutes, seconds) = (
+        total_secs / 86_400,
+        total_secs % 86_400 / 3600,
+        total_secs % 3600 / 60,
+        total_secs % 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds}s"),
+        (0, 0, _) => format!("{minutes}m {seconds}s"),
+        (0, _, _) => format!("{hours}h {minutes}m {seconds}s"),
+        _ => format!("{days}d {hours}h {minutes}m {seconds}s"),
     }
 }
 
@@ -349,6 +409,54 @@ mod tests {
         assert_eq!(opened.dedup_key, resolved.dedup_key);
         let custom = Event::new(incident(IncidentStatus::Resolved), context(), Some("mine".into()));
         assert_eq!(custom.dedup_key, "mine");
+    }
+
+    #[test]
+    fn start_times_are_rfc_3339_or_unix_seconds() {
+        let expected = DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_started_at("2024-05-01T12:00:00Z"), Some(expected));
+        assert_eq!(parse_started_at("2024-05-01T14:00:00+02:00"), Some(expected));
+        assert_eq!(parse_started_at(" 1714564800\n"), Some(expected));
+        assert_eq!(parse_started_at("yesterday"), None);
+        assert_eq!(parse_started_at("2024-05-01 12:00"), None);
+    }
+
+    #[test]
+    fn durations_read_like_a_stopwatch() {
+        let mut run = context();
+        let start = parse_started_at("2024-05-01T12:00:00Z").unwrap();
+        run.set_start(start, start + chrono::Duration::seconds(252));
+        assert_eq!(run.started_at.as_deref(), Some("2024-05-01T12:00:00Z"));
+        assert_eq!(run.duration_secs, Some(252));
+        assert_eq!(run.duration_text().as_deref(), Some("4m 12s"));
+        run.set_start(start, start - chrono::Duration::seconds(5));
+        assert_eq!(run.duration_secs, Some(0), "a start in the future is now");
+        assert_eq!(format_duration(42), "42s");
+        assert_eq!(format_duration(3785), "1h 3m 5s");
+        assert_eq!(format_duration(176_400), "2d 1h 0m 0s");
+    }
+
+    #[test]
+    fn workflow_run_events_carry_the_start_of_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("event.json");
+        std::fs::write(
+            &path,
+            r#"{"action": "completed", "workflow_run": {"id": 1, "run_started_at": "2024-05-01T12:00:00Z"}}"#,
+        )
+        .unwrap();
+        let runtime = Runtime::from_env_map([("GITHUB_EVENT_PATH", path.to_str().unwrap())]);
+        let run = RunContext::from_runtime(&runtime);
+        assert_eq!(run.started_at.as_deref(), Some("2024-05-01T12:00:00Z"));
+        assert!(run.duration_secs.unwrap() > 3600, "{:?}", run.duration_secs);
+        std::fs::write(&path, r#"{"pull_request": {"number": 7}}"#).unwrap();
+        let run = RunContext::from_runtime(&runtime);
+        assert_eq!(
+            (run.started_at, run.duration_secs, run.pull_request),
+            (None, None, Some(7))
+        );
     }
 
     #[test]

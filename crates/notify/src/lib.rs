@@ -66,6 +66,10 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "KEY")]
     pub dedup_key: Option<String>,
 
+    /// When the work began, for the message's duration: RFC 3339 or Unix seconds (`date +%s`)
+    #[arg(long, value_name = "TIME", env = "SHIPGATE_STARTED_AT")]
+    pub started_at: Option<String>,
+
     #[command(flatten)]
     pub dry_run: DryRunArg,
 }
@@ -100,11 +104,17 @@ pub fn run_with(
                 .map_err(|err| Error::usage(format!("cannot read --template {}: {err}", path.display())))?,
         );
     }
-    let mut event = Event::new(
-        notification.kind,
-        RunContext::from_runtime(&runtime),
-        delivery.dedup_key.clone(),
-    );
+    let mut run = RunContext::from_runtime(&runtime);
+    if let Some(text) = delivery.started_at.as_deref().filter(|t| !t.trim().is_empty()) {
+        let started = event::parse_started_at(text).ok_or_else(|| {
+            Error::usage(format!(
+                "--started-at `{}` is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or Unix seconds (`date +%s`)",
+                text.trim()
+            ))
+        })?;
+        run.set_start(started, chrono::Utc::now());
+    }
+    let mut event = Event::new(notification.kind, run, delivery.dedup_key.clone());
     customize(&mut event);
     let message = message::render(&event, &text, &config.incident_templates)?;
     let env = |name: &str| std::env::var(name).ok();

@@ -66,7 +66,8 @@ pub struct TextOptions {
 const DEPLOY_TITLE: &str =
     "{{ emoji }} Deploy {{ status_text }}: {% if version %}{{ version }} to {% endif %}{{ environment }}";
 const DEPLOY_TEXT: &str = "{% if repository %}{{ repository }}{% else %}The application{% endif %}\
-{% if version %} {{ version }}{% endif %} {{ outcome }} {{ environment }}{% if actor %} by {{ actor }}{% endif %}.\
+{% if version %} {{ version }}{% endif %} {{ outcome }} {{ environment }}{% if actor %} by {{ actor }}{% endif %}\
+{% if duration and status != 'started' %} after {{ duration }}{% endif %}.\
 {% if message %}\n\n{{ message }}{% endif %}";
 const RELEASE_TITLE: &str = "🚀 Released {% if repository %}{{ repository }} {% endif %}{{ version }}";
 const RELEASE_TEXT: &str = "{% if notes %}{{ notes }}{% else %}Version {{ version }} is out.{% endif %}{% if message %}\n\n{{ message }}{% endif %}";
@@ -157,6 +158,9 @@ fn variables(event: &Event, options: &TextOptions, tone: Tone) -> Value {
         actor => run.actor.as_deref(),
         workflow => run.workflow.as_deref(),
         run_url => run.run_url.as_deref(),
+        started_at => run.started_at.as_deref(),
+        duration => run.duration_text(),
+        duration_seconds => run.duration_secs,
         dedup_key => event.dedup_key.as_str(),
     }
 }
@@ -186,6 +190,17 @@ fn fields(event: &Event) -> Vec<Field> {
     push("Commit", run.short_sha());
     push("Actor", run.actor.as_deref());
     push("Workflow", run.workflow.as_deref());
+    // Time since a deploy started is not yet its duration.
+    let starting = matches!(
+        event.kind,
+        EventKind::Deploy {
+            status: DeployStatus::Started,
+            ..
+        }
+    );
+    if !starting {
+        push("Duration", run.duration_text().as_deref());
+    }
     fields
 }
 
@@ -278,6 +293,65 @@ mod tests {
             message.links[1].url,
             "https://github.com/acme/shop/commit/0123456789abcdef0123"
         );
+    }
+
+    #[test]
+    fn durations_appear_in_the_text_fields_and_templates() {
+        let start = crate::event::parse_started_at("2024-05-01T12:00:00Z").unwrap();
+        let mut run = context();
+        run.set_start(start, start + chrono::Duration::seconds(252));
+        let deploy = |status| {
+            Event::new(
+                EventKind::Deploy {
+                    status,
+                    environment: "production".into(),
+                    version: Some("1.2.0".into()),
+                },
+                run.clone(),
+                None,
+            )
+        };
+        let duration_field = Field {
+            name: "Duration".into(),
+            value: "4m 12s".into(),
+        };
+        let failed = render(
+            &deploy(DeployStatus::Failed),
+            &TextOptions::default(),
+            &IncidentTemplates::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            failed.text,
+            "acme/shop 1.2.0 failed to deploy to production by octocat after 4m 12s."
+        );
+        assert!(failed.fields.contains(&duration_field));
+        let started = render(
+            &deploy(DeployStatus::Started),
+            &TextOptions::default(),
+            &IncidentTemplates::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            started.text,
+            "acme/shop 1.2.0 is being deployed to production by octocat."
+        );
+        assert!(!started.fields.contains(&duration_field));
+        let options = TextOptions {
+            template: Some("took {{ duration }} ({{ duration_seconds }}s) since {{ started_at }}".into()),
+            ..TextOptions::default()
+        };
+        let custom = render(
+            &deploy(DeployStatus::Succeeded),
+            &options,
+            &IncidentTemplates::default(),
+        )
+        .unwrap();
+        assert_eq!(custom.text, "took 4m 12s (252s) since 2024-05-01T12:00:00Z");
+        // Without a start, nothing about duration is said.
+        let event = Event::new(EventKind::Message, context(), None);
+        let message = render(&event, &TextOptions::default(), &IncidentTemplates::default()).unwrap();
+        assert!(message.fields.iter().all(|f| f.name != "Duration"));
     }
 
     #[test]

@@ -485,3 +485,62 @@ fn custom_templates_replace_the_text_for_every_channel() {
         "{printed}"
     );
 }
+
+#[test]
+fn deploys_say_how_long_they_took_from_the_start_time() {
+    // What a workflow's first step records with `date +%s` into $GITHUB_ENV.
+    let started = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 252)
+        .to_string();
+    let runner = Runner::in_actions().env("SHIPGATE_STARTED_AT", &started);
+    let log = runner.dir.path().join("notifications.jsonl");
+    let file_url = format!("file://{}", log.display());
+    let run = runner.run(&[
+        "deploy",
+        "--status",
+        "succeeded",
+        "--version",
+        "1.2.0",
+        "--to",
+        &file_url,
+        "--to",
+        "stdout://",
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let json = run.json();
+    let message = json["message"].as_str().unwrap();
+    // One second of slack for a slow test machine.
+    assert!(
+        message == "acme/shop 1.2.0 was deployed to production by octocat after 4m 12s."
+            || message == "acme/shop 1.2.0 was deployed to production by octocat after 4m 13s.",
+        "{message}"
+    );
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    let seconds = line["duration_seconds"].as_u64().unwrap();
+    assert!((252..=253).contains(&seconds), "{line}");
+    assert!(line["started_at"].as_str().unwrap().ends_with('Z'), "{line}");
+    assert!(
+        line["fields"]["Duration"].as_str().unwrap().starts_with("4m 1"),
+        "{line}"
+    );
+
+    let run = Runner::in_actions().run(&[
+        "deploy",
+        "--status",
+        "failed",
+        "--started-at",
+        "half past nine",
+        "--to",
+        "stdout://",
+    ]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains("--started-at `half past nine` is not a time"),
+        "{}",
+        run.stderr
+    );
+}

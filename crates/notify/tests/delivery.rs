@@ -66,6 +66,42 @@ fn a_429_waits_for_retry_after_and_delivers_once() {
 }
 
 #[test]
+fn a_discord_429_waits_for_the_retry_after_of_its_body() {
+    let server = ScriptedServer::start();
+    let path = "/api/webhooks/1234/DiscordRateLimited000000000";
+    // The shape of Discord's per-route limit answer, without `Retry-After`:
+    // only the body (and X-RateLimit-Reset-After) say how long.
+    server.enqueue(
+        "POST",
+        path,
+        [CannedResponse::json(
+            429,
+            &json!({"message": "You are being rate limited.", "retry_after": 1.5, "global": false}),
+        )
+        .header("x-ratelimit-bucket", "41f9cd5d28af77da04563bcb1d67fdfd")
+        .header("x-ratelimit-limit", "5")
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-scope", "user")],
+    );
+    server.always("POST", path, CannedResponse::status(204));
+    let started = Instant::now();
+    let run = Runner::local().run(&[
+        "send",
+        "--title",
+        "t",
+        "--to",
+        &kind_url("discord", &server.url(), path),
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "retry_after was not honoured: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests_to("POST", path).len(), 2);
+}
+
+#[test]
 fn client_errors_are_not_retried_and_show_the_services_text() {
     let server = ScriptedServer::start();
     server.always(

@@ -1,43 +1,43 @@
-//! Email against a real SMTP server on 127.0.0.1: a small tokio SMTP sink
-//! speaking RFC 5321 with STARTTLS (RFC 3207), implicit TLS and AUTH PLAIN
-//! (RFC 4954), using certificates from a throwaway test CA.
+//! Email against a real SMTP server on 127.0.0.1: Python's aiosmtpd (PyPI,
+//! installed into .tools/venv by `cargo xtask test`) driven by
+//! `smtp_server.py`, with plain SMTP, STARTTLS (RFC 3207), implicit TLS and
+//! AUTH (RFC 4954), using certificates from a throwaway test CA.
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
-use base64::Engine as _;
 use common::Runner;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio_rustls::TlsAcceptor;
+use serde::Deserialize;
+use tempfile::TempDir;
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+const AIOSMTPD_HINT: &str = "run `cargo xtask test` (installs PyPI aiosmtpd==1.4.6 into .tools/venv)";
 
-/// One message the sink accepted.
-#[derive(Debug, Clone, Default)]
+/// One message the server accepted, as `smtp_server.py` records it.
+#[derive(Debug, Clone, Deserialize)]
 struct Received {
     from: String,
     to: Vec<String>,
     data: String,
     /// Whether the message travelled over TLS.
     tls: bool,
-    /// `user:password` from AUTH PLAIN.
+    /// The login that authenticated, if any.
     auth: Option<String>,
 }
 
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Security {
     Plain,
     StartTls,
     Implicit,
 }
 
-/// A certificate for 127.0.0.1 and the CA that issued it.
+/// A certificate for 127.0.0.1 and the CA that issued it, as PEM files.
 struct TestPki {
+    dir: TempDir,
     ca_pem: String,
-    acceptor: TlsAcceptor,
 }
 
 impl TestPki {
@@ -59,153 +59,114 @@ impl TestPki {
             .unwrap()
             .signed_by(&leaf_key, &issuer)
             .unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(leaf.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-            )
-            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("server.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("server.key"), leaf_key.serialize_pem()).unwrap();
         TestPki {
+            dir,
             ca_pem: ca_cert.pem(),
-            acceptor: TlsAcceptor::from(Arc::new(config)),
         }
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("server.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("server.key")
     }
 }
 
-/// The SMTP sink, on its own runtime in a background thread.
-struct SmtpSink {
+/// The aiosmtpd server; stopped (stdin closed, then killed) when dropped.
+struct SmtpServer {
     port: u16,
-    received: Arc<Mutex<Vec<Received>>>,
-    _runtime: tokio::runtime::Runtime,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    received_file: PathBuf,
+    _dir: TempDir,
 }
 
-impl SmtpSink {
-    fn start(security: Security, acceptor: Option<TlsAcceptor>) -> SmtpSink {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
+fn venv_python() -> PathBuf {
+    let python = shipgate_testkit::tools::venv_bin_dir().join("python");
+    assert!(
+        python.is_file(),
+        "{} is missing, so aiosmtpd cannot run: {AIOSMTPD_HINT}",
+        python.display()
+    );
+    let has_aiosmtpd = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        has_aiosmtpd,
+        "aiosmtpd is not installed in .tools/venv: {AIOSMTPD_HINT}"
+    );
+    python
+}
+
+impl SmtpServer {
+    /// Starts a server; `login` makes AUTH required with that user and password.
+    fn start(security: Security, pki: Option<&TestPki>, login: Option<(&str, &str)>) -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let received_file = dir.path().join("received.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
+        let mode = match security {
+            Security::Plain => "plain",
+            Security::StartTls => "starttls",
+            Security::Implicit => "implicit",
+        };
+        let mut command = Command::new(venv_python());
+        command.arg(&script).arg(mode).arg(&received_file);
+        if let Some(pki) = pki {
+            command.arg(pki.cert()).arg(pki.key());
+        }
+        if let Some((user, password)) = login {
+            command.env("SMTP_USER", user).env("SMTP_PASSWORD", password);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("starting {}: {err}", script.display()));
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
             .unwrap();
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let store = Arc::clone(&received);
-        runtime.spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { return };
-                let store = Arc::clone(&store);
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let (stream, tls): (Box<dyn Stream>, bool) = match (security, &acceptor) {
-                        (Security::Implicit, Some(acceptor)) => match acceptor.accept(tcp).await {
-                            Ok(tls) => (Box::new(tls), true),
-                            Err(_) => return,
-                        },
-                        _ => (Box::new(tcp), false),
-                    };
-                    let starttls = if security == Security::StartTls { acceptor } else { None };
-                    let _ = session(stream, tls, starttls, store).await;
-                });
-            }
-        });
-        SmtpSink {
+        let port = first_line
+            .trim()
+            .strip_prefix("READY ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("smtp_server.py did not start (said {first_line:?}); if aiosmtpd is missing, {AIOSMTPD_HINT}")
+            });
+        SmtpServer {
             port,
-            received,
-            _runtime: runtime,
+            stdin: child.stdin.take(),
+            child,
+            received_file,
+            _dir: dir,
         }
     }
 
     fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
+        std::fs::read_to_string(&self.received_file)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
     }
 }
 
-async fn session(
-    stream: Box<dyn Stream>,
-    mut tls: bool,
-    starttls: Option<TlsAcceptor>,
-    store: Arc<Mutex<Vec<Received>>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream);
-    let mut current = Received::default();
-    reader.get_mut().write_all(b"220 sink.test ESMTP ready\r\n").await?;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).await? == 0 {
-            return Ok(());
-        }
-        let command = line.trim_end().to_string();
-        let upper = command.to_ascii_uppercase();
-        let reply: String = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-            let mut reply = String::from("250-sink.test\r\n");
-            if starttls.is_some() && !tls {
-                reply.push_str("250-STARTTLS\r\n");
-            }
-            reply.push_str("250-AUTH PLAIN\r\n250 8BITMIME\r\n");
-            reply
-        } else if upper == "STARTTLS" {
-            let Some(acceptor) = &starttls else {
-                reader.get_mut().write_all(b"502 not offered\r\n").await?;
-                continue;
-            };
-            reader.get_mut().write_all(b"220 go ahead\r\n").await?;
-            let plain = reader.into_inner();
-            let upgraded = acceptor.accept(plain).await?;
-            reader = BufReader::new(Box::new(upgraded));
-            tls = true;
-            continue;
-        } else if let Some(encoded) = command.strip_prefix("AUTH PLAIN ") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .unwrap_or_default();
-            let parts: Vec<String> = decoded
-                .split(|byte| *byte == 0)
-                .map(|part| String::from_utf8_lossy(part).into_owned())
-                .collect();
-            current.auth = Some(format!(
-                "{}:{}",
-                parts.get(1).cloned().unwrap_or_default(),
-                parts.get(2).cloned().unwrap_or_default()
-            ));
-            "235 2.7.0 accepted\r\n".into()
-        } else if upper.starts_with("MAIL FROM:") {
-            current.from = command[10..].trim().trim_matches(['<', '>']).to_string();
-            "250 2.1.0 ok\r\n".into()
-        } else if upper.starts_with("RCPT TO:") {
-            current
-                .to
-                .push(command[8..].trim().trim_matches(['<', '>']).to_string());
-            "250 2.1.5 ok\r\n".into()
-        } else if upper == "DATA" {
-            reader.get_mut().write_all(b"354 end with .\r\n").await?;
-            let mut data = String::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).await? == 0 {
-                    return Ok(());
-                }
-                if line == ".\r\n" {
-                    break;
-                }
-                data.push_str(&line);
-            }
-            current.data = data;
-            current.tls = tls;
-            store.lock().unwrap().push(std::mem::take(&mut current));
-            "250 2.0.0 queued as 1\r\n".into()
-        } else if upper == "QUIT" {
-            reader.get_mut().write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        } else if upper == "RSET" || upper == "NOOP" {
-            "250 ok\r\n".into()
-        } else {
-            "502 5.5.2 unknown command\r\n".into()
-        };
-        reader.get_mut().write_all(reply.as_bytes()).await?;
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        // Closing stdin is the server's signal to stop; the kill covers a
+        // server stuck in a handshake.
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -225,19 +186,20 @@ fn deploy_to(runner: &Runner, url: &str) -> common::Run {
 
 #[test]
 fn plain_smtp_delivers_a_text_and_html_message() {
-    let sink = SmtpSink::start(Security::Plain, None);
+    let server = SmtpServer::start(Security::Plain, None, None);
     let url = format!(
         "smtp://127.0.0.1:{}?tls=none&from=ci@acme.test&to=ops@acme.test,lead@acme.test",
-        sink.port
+        server.port
     );
     let run = deploy_to(&Runner::in_actions(), &url);
     assert_eq!(run.code, 0, "{run:#?}");
-    let received = sink.received();
+    let received = server.received();
     assert_eq!(received.len(), 1, "{received:#?}");
     let mail = &received[0];
     assert_eq!(mail.from, "ci@acme.test");
     assert_eq!(mail.to, ["ops@acme.test", "lead@acme.test"]);
     assert!(!mail.tls);
+    assert_eq!(mail.auth, None);
     assert!(
         mail.data.contains("Content-Type: multipart/alternative"),
         "{}",
@@ -271,54 +233,63 @@ fn plain_smtp_delivers_a_text_and_html_message() {
 }
 
 #[test]
-fn starttls_with_auth_uses_the_configured_ca() {
+fn starttls_with_auth_uses_the_configured_ca_and_a_wrong_password_is_refused() {
     let pki = TestPki::new();
-    let sink = SmtpSink::start(Security::StartTls, Some(pki.acceptor.clone()));
+    let password = "SmtpP@ss:word-0042";
+    let server = SmtpServer::start(Security::StartTls, Some(&pki), Some(("ci@acme.test", password)));
     let runner = Runner::in_actions();
     let ca = runner.write("ca.pem", &pki.ca_pem);
-    let password = "SmtpP@ss:word-0042";
-    let url = format!(
-        "smtp://ci%40acme.test:{}@127.0.0.1:{}?to=ops@acme.test&ca={}",
-        "SmtpP%40ss%3Aword-0042",
-        sink.port,
-        ca.display()
-    );
-    let run = deploy_to(&runner, &url);
+    let url = |encoded_password: &str| {
+        format!(
+            "smtp://ci%40acme.test:{encoded_password}@127.0.0.1:{}?to=ops@acme.test&ca={}",
+            server.port,
+            ca.display()
+        )
+    };
+    let run = deploy_to(&runner, &url("SmtpP%40ss%3Aword-0042"));
     assert_eq!(run.code, 0, "{run:#?}");
-    let received = sink.received();
+    let received = server.received();
     assert_eq!(received.len(), 1, "{run:#?}");
     assert!(received[0].tls, "the message went in clear text");
-    assert_eq!(
-        received[0].auth.as_deref(),
-        Some(format!("ci@acme.test:{password}").as_str())
-    );
+    assert_eq!(received[0].auth.as_deref(), Some("ci@acme.test"));
     assert_eq!(received[0].from, "ci@acme.test");
     assert!(!run.everything().contains(password), "{run:#?}");
     assert!(!run.everything().contains("SmtpP%40ss%3Aword-0042"), "{run:#?}");
+
+    let wrong = "Wr0ngPassw0rd-9911";
+    let run = deploy_to(&runner, &url(wrong));
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(server.received().len(), 1, "nothing more was accepted");
+    assert!(!run.everything().contains(wrong), "{run:#?}");
 }
 
 #[test]
 fn implicit_tls_is_used_for_smtps() {
     let pki = TestPki::new();
-    let sink = SmtpSink::start(Security::Implicit, Some(pki.acceptor.clone()));
+    let server = SmtpServer::start(
+        Security::Implicit,
+        Some(&pki),
+        Some(("ci@acme.test", "Impl1cit-Secret")),
+    );
     let runner = Runner::local();
     let ca = runner.write("ca.pem", &pki.ca_pem);
     let url = format!(
-        "smtps://127.0.0.1:{}?from=ci@acme.test&to=ops@acme.test&ca={}",
-        sink.port,
+        "smtps://ci%40acme.test:Impl1cit-Secret@127.0.0.1:{}?to=ops@acme.test&ca={}",
+        server.port,
         ca.display()
     );
     let run = deploy_to(&runner, &url);
     assert_eq!(run.code, 0, "{run:#?}");
-    let received = sink.received();
-    assert_eq!(received.len(), 1);
+    let received = server.received();
+    assert_eq!(received.len(), 1, "{run:#?}");
     assert!(received[0].tls);
+    assert_eq!(received[0].auth.as_deref(), Some("ci@acme.test"));
 }
 
 #[test]
 fn a_server_without_starttls_or_with_an_unknown_certificate_gets_nothing() {
     // STARTTLS is required by default: a server that does not offer it is refused.
-    let plain = SmtpSink::start(Security::Plain, None);
+    let plain = SmtpServer::start(Security::Plain, None, None);
     let url = format!("smtp://127.0.0.1:{}?from=ci@acme.test&to=ops@acme.test", plain.port);
     let run = deploy_to(&Runner::local(), &url);
     assert_eq!(run.code, 1, "{run:#?}");
@@ -326,7 +297,7 @@ fn a_server_without_starttls_or_with_an_unknown_certificate_gets_nothing() {
 
     // A certificate from a CA we were not told about is refused.
     let pki = TestPki::new();
-    let untrusted = SmtpSink::start(Security::Implicit, Some(pki.acceptor.clone()));
+    let untrusted = SmtpServer::start(Security::Implicit, Some(&pki), None);
     let url = format!(
         "smtps://127.0.0.1:{}?from=ci@acme.test&to=ops@acme.test",
         untrusted.port

@@ -26,6 +26,9 @@ pub struct ReleaseArgs {
     /// Create the GitHub Release as a draft
     #[arg(long)]
     pub draft: bool,
+    /// Attach this file or glob to the GitHub Release, with a `NAME.sha256` file (repeatable; see `publish`)
+    #[arg(long = "asset", value_name = "PATH")]
+    pub assets: Vec<String>,
     /// Also move the floating tags vX and vX.Y
     #[arg(long)]
     pub floating: bool,
@@ -93,7 +96,13 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
     let version = plan.next.clone().ok_or_else(|| Error::usage("no version to release"))?;
     // Everything publishing needs is checked before the tag exists, so a
     // missing flag or token never leaves a tag without its release.
+    if args.no_publish && !args.assets.is_empty() {
+        return Err(Error::usage(
+            "--asset attaches files to the GitHub Release, which --no-publish skips: drop one of them",
+        ));
+    }
     if !args.no_publish {
+        crate::publish::resolve_assets(&args.assets)?;
         if !args.push.push && !args.dry_run.dry_run {
             return Err(Error::usage(
                 "a GitHub Release needs its tag on GitHub: add --push, or --no-publish to only tag",
@@ -124,6 +133,7 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
             tag: Some(tagged.name.clone()),
             draft: args.draft,
             prerelease: !version.pre.is_empty(),
+            assets: args.assets.clone(),
             repository: None,
             token: args.token.clone(),
             dry_run: args.dry_run,
@@ -164,6 +174,7 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
             "bump": plan.bump.as_str(),
             "pushed": tagged.pushed,
             "release_url": published.as_ref().map(|p| p.release.html_url.clone()),
+            "assets": published.as_ref().map(|p| crate::publish::assets_json(&p.assets)).unwrap_or_default(),
             "changelog": markdown,
         }))?;
     } else {

@@ -505,3 +505,184 @@ fn release_checks_publishing_before_tagging() {
     assert_eq!(stdout(&out), "1.3.0\n");
     assert_eq!(fixture.rev_parse("v1.3.0"), fixture.head());
 }
+
+fn sha256_hex(content: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(content))
+}
+
+/// The assets of the one release on the fake: name to content.
+fn release_assets(fake: &FakeGitHub) -> Vec<(String, Vec<u8>)> {
+    let state = fake.state();
+    let releases = &state.repo("acme", "widgets").unwrap().releases;
+    assert_eq!(releases.len(), 1, "one release, never a duplicate");
+    releases[0]
+        .assets
+        .iter()
+        .map(|asset| (asset.name.clone(), asset.content.clone()))
+        .collect()
+}
+
+#[test]
+fn publish_uploads_assets_with_sha256_files_and_replaces_them_on_rerun() {
+    let fixture = released_repo();
+    let dist = fixture.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::fs::write(dist.join("widgets-x86_64-linux.tar.gz"), b"\x1f\x8b first build").unwrap();
+    std::fs::write(dist.join("widgets-aarch64-linux.tar.gz"), b"\x1f\x8b arm build").unwrap();
+    std::fs::write(dist.join("SBOM.json"), br#"{"bomFormat":"CycloneDX"}"#).unwrap();
+    // A checksum file of the user's own gives way to the one publish writes.
+    std::fs::write(dist.join("SBOM.json.sha256"), b"stale  dist/SBOM.json\n").unwrap();
+    let fake = fake_with_repo();
+    let url = fake.url();
+    let env = github_env(&url, fake.token());
+    let args = [
+        "publish",
+        "--tag",
+        "v1.2.0",
+        "--asset",
+        "dist/*.tar.gz",
+        "--asset",
+        "dist/SBOM.json*",
+        "--json",
+    ];
+    let doc = json(&ok(run_in(fixture.path(), &args, &env)));
+    assert_eq!(doc["created"], true);
+    let names: Vec<&str> = doc["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|asset| asset["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "widgets-aarch64-linux.tar.gz",
+            "widgets-aarch64-linux.tar.gz.sha256",
+            "widgets-x86_64-linux.tar.gz",
+            "widgets-x86_64-linux.tar.gz.sha256",
+            "SBOM.json",
+            "SBOM.json.sha256",
+        ]
+    );
+    assert_eq!(doc["assets"][2]["sha256"], sha256_hex(b"\x1f\x8b first build"));
+    assert_eq!(doc["assets"][2]["replaced"], false);
+    assert_eq!(
+        doc["assets"][2]["url"],
+        "https://github.com/acme/widgets/releases/download/v1.2.0/widgets-x86_64-linux.tar.gz"
+    );
+    let assets = release_assets(&fake);
+    assert_eq!(assets.len(), 6);
+    let content = |name: &str| assets.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(content("widgets-x86_64-linux.tar.gz"), b"\x1f\x8b first build");
+    assert_eq!(
+        String::from_utf8(content("widgets-x86_64-linux.tar.gz.sha256")).unwrap(),
+        format!("{}  widgets-x86_64-linux.tar.gz\n", sha256_hex(b"\x1f\x8b first build"))
+    );
+    assert_eq!(
+        String::from_utf8(content("SBOM.json.sha256")).unwrap(),
+        format!("{}  SBOM.json\n", sha256_hex(br#"{"bomFormat":"CycloneDX"}"#))
+    );
+    // Uploads go to the release's upload_url, as raw bytes.
+    let uploads: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST" && request.path.ends_with("/assets"))
+        .collect();
+    assert_eq!(uploads.len(), 6);
+    for upload in &uploads {
+        assert!(
+            upload.path.starts_with("/uploads/repos/acme/widgets/releases/"),
+            "{}",
+            upload.path
+        );
+        assert_eq!(upload.header("content-type"), Some("application/octet-stream"));
+        assert!(
+            upload.query.as_deref().unwrap().starts_with("name="),
+            "{:?}",
+            upload.query
+        );
+    }
+
+    // A rebuilt asset replaces the old one: same names, new content.
+    std::fs::write(dist.join("widgets-x86_64-linux.tar.gz"), b"\x1f\x8b second build").unwrap();
+    let doc = json(&ok(run_in(fixture.path(), &args, &env)));
+    assert_eq!(doc["created"], false);
+    assert!(doc["assets"].as_array().unwrap().iter().all(|a| a["replaced"] == true));
+    let assets = release_assets(&fake);
+    assert_eq!(assets.len(), 6, "re-running replaces assets, never duplicates them");
+    let content = |name: &str| assets.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(content("widgets-x86_64-linux.tar.gz"), b"\x1f\x8b second build");
+    assert_eq!(
+        String::from_utf8(content("widgets-x86_64-linux.tar.gz.sha256")).unwrap(),
+        format!(
+            "{}  widgets-x86_64-linux.tar.gz\n",
+            sha256_hex(b"\x1f\x8b second build")
+        )
+    );
+    let deletes = fake
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "DELETE" && request.status == 204)
+        .count();
+    assert_eq!(deletes, 6);
+}
+
+#[test]
+fn a_missing_asset_is_exit_2_before_anything_is_created() {
+    let fixture = released_repo();
+    let _remote = fixture.bare_remote();
+    std::fs::write(fixture.path().join("present.txt"), b"here").unwrap();
+    let fake = fake_with_repo();
+    let url = fake.url();
+    let env = github_env(&url, fake.token());
+    for (asset, said) in [
+        ("dist/widgets.tar.gz", "--asset `dist/widgets.tar.gz`: no such file"),
+        ("dist/*.zip", "--asset `dist/*.zip` matches no file"),
+    ] {
+        let out = run_in(
+            fixture.path(),
+            &["publish", "--tag", "v1.2.0", "--asset", "present.txt", "--asset", asset],
+            &env,
+        );
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
+        let out = run_in(fixture.path(), &["release", "--push", "--asset", asset], &env);
+        assert_eq!(code(&out), 2, "{}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{}", stderr(&out));
+    }
+    assert!(fake.requests().is_empty(), "nothing reached GitHub");
+    assert!(
+        fixture.run_git(&["tag", "-l", "v1.3.0"]).is_empty(),
+        "no tag without its assets"
+    );
+    let out = run_in(
+        fixture.path(),
+        &["release", "--push", "--no-publish", "--asset", "present.txt"],
+        &env,
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    // With the files in place, `release` tags, publishes and attaches.
+    let out = ok(run_in(
+        fixture.path(),
+        &["release", "--push", "--asset", "present.txt", "--json"],
+        &env,
+    ));
+    let doc = json(&out);
+    assert_eq!(doc["tag"], "v1.3.0");
+    assert_eq!(doc["assets"][0]["name"], "present.txt");
+    assert_eq!(doc["assets"][1]["name"], "present.txt.sha256");
+    let assets = release_assets(&fake);
+    assert_eq!(
+        assets,
+        vec![
+            ("present.txt".to_owned(), b"here".to_vec()),
+            (
+                "present.txt.sha256".to_owned(),
+                format!("{}  present.txt\n", sha256_hex(b"here")).into_bytes()
+            ),
+        ]
+    );
+}

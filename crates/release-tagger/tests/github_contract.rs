@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use http::Method;
-use release_tagger::publish::{GitHubRelease, ReleaseRequest, publish_release, release_body};
+use release_tagger::publish::{
+    AssetFile, GitHubRelease, ReleaseRequest, list_assets, publish_release, release_body, upload_assets,
+};
 use shipgate_core::actions::Secret;
 use shipgate_core::github::{GitHubClient, GitHubSettings};
 use shipgate_core::retry::RetryPolicy;
@@ -108,4 +110,51 @@ async fn cut_pr_conforms_to_githubs_spec() {
         exchanges[0].path
     );
     assert_eq!(exchanges.last().unwrap().method, "POST");
+}
+
+#[tokio::test]
+async fn asset_upload_list_and_delete_conform_to_githubs_spec() {
+    let session = contract_session();
+    let client = client(&session);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("widgets-x86_64-linux.tar.gz");
+    std::fs::write(&path, b"\x1f\x8b archive").unwrap();
+    let release = GitHubRelease {
+        id: 42,
+        tag_name: "v1.3.0".into(),
+        html_url: "https://github.com/acme/widgets/releases/tag/v1.3.0".into(),
+        draft: false,
+        prerelease: false,
+        // What GitHub answers, with the uploads host replaced by the proxy.
+        upload_url: format!("{}/repos/acme/widgets/releases/42/assets{{?name,label}}", session.url()),
+    };
+    let file = AssetFile {
+        path,
+        name: "widgets-x86_64-linux.tar.gz".into(),
+        with_checksum: true,
+    };
+    let uploaded = upload_assets(&client, &request(false), &release, &[file])
+        .await
+        .expect("Prism answers valid requests");
+    assert_eq!(uploaded.len(), 2);
+    list_assets(&client, "acme", "widgets", 42)
+        .await
+        .expect("list conforms");
+    client
+        .request_json::<()>(Method::DELETE, "/repos/acme/widgets/releases/assets/7", None)
+        .await
+        .expect("delete conforms");
+    session.assert_conforms();
+    let exchanges = session.exchanges();
+    let uploads: Vec<_> = exchanges.iter().filter(|e| e.method == "POST").collect();
+    assert_eq!(uploads.len(), 2, "the asset and its checksum file");
+    assert_eq!(
+        uploads[0].path,
+        "/repos/acme/widgets/releases/42/assets?name=widgets-x86_64-linux.tar.gz"
+    );
+    assert_eq!(
+        uploads[1].path,
+        "/repos/acme/widgets/releases/42/assets?name=widgets-x86_64-linux.tar.gz.sha256"
+    );
+    assert_eq!(exchanges.last().unwrap().method, "DELETE");
 }

@@ -6,6 +6,10 @@
 //! workflow under test and any files the test adds (a `shipgate.toml`,
 //! migrations, an event payload). act copies the local repository for the
 //! `actions/checkout` step, so `uses: ./release-tagger` resolves to the copy.
+//! Every `uses: shipgate/shipgate...@<ref>` in the workflow under test or in
+//! shipgate's reusable workflows resolves (`act --local-repository`) to a
+//! copy of this checkout's actions and `.github/workflows`, so the callers in
+//! `examples/` run as users write them.
 //! Workflows report back by writing files under `$RESULT_DIR`, because act
 //! discards step summaries and prints outputs only in its log.
 
@@ -48,6 +52,11 @@ pub struct ActOptions {
     pub env: Vec<(String, String)>,
     /// `--secret NAME=VALUE` pairs.
     pub secrets: Vec<(String, String)>,
+    /// `--var NAME=VALUE` pairs: the `vars` context (repository variables).
+    pub vars: Vec<(String, String)>,
+    /// The workflow to run, relative to the repository; `None` is
+    /// `.github/workflows/e2e.yml`. Lets one repository hold several callers.
+    pub workflow: Option<String>,
 }
 
 impl ActOptions {
@@ -68,8 +77,19 @@ impl ActOptions {
         self
     }
 
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.push((name.to_string(), value.into()));
+        self
+    }
+
     pub fn payload(mut self, payload: serde_json::Value) -> Self {
         self.payload = Some(payload);
+        self
+    }
+
+    /// Runs this workflow file (relative to the repository) instead of `e2e.yml`.
+    pub fn workflow(mut self, relative: &str) -> Self {
+        self.workflow = Some(relative.to_string());
         self
     }
 }
@@ -78,6 +98,11 @@ impl ActRepo {
     /// A repository with the actions and `fixtures/workflows/<workflow>` as
     /// `.github/workflows/e2e.yml`, not yet committed: add files, then [`run`](Self::run).
     pub fn new(workflow: &str) -> Self {
+        Self::from_workflow_file(&workspace_root().join("fixtures/workflows").join(workflow))
+    }
+
+    /// Like [`new`](Self::new), for any workflow file, e.g. one of `examples/`.
+    pub fn from_workflow_file(workflow_file: &Path) -> Self {
         let source = workspace_root();
         let scratch = tempfile::tempdir().expect("creating a temp dir");
         let repo = scratch.path().join("repo");
@@ -92,8 +117,8 @@ impl ActRepo {
             copy_dir(&source.join(tool), &repo.join(tool));
         }
         copy_dir(&source.join("scripts"), &repo.join("scripts"));
-        let workflow_file = source.join("fixtures/workflows").join(workflow);
-        fs::copy(&workflow_file, repo.join(".github/workflows/e2e.yml"))
+        copy_shipgate_checkout(&source, &scratch.path().join(SHIPGATE_CHECKOUT));
+        fs::copy(workflow_file, repo.join(".github/workflows/e2e.yml"))
             .unwrap_or_else(|e| panic!("copying {}: {e}", workflow_file.display()));
         git(&repo, &["init", "--quiet", "--initial-branch=main"]);
         ActRepo {
@@ -156,7 +181,8 @@ impl ActRepo {
             } else {
                 &options.event
             })
-            .args(["--workflows", ".github/workflows/e2e.yml"])
+            .arg("--workflows")
+            .arg(options.workflow.as_deref().unwrap_or(".github/workflows/e2e.yml"))
             // `-self-hosted` runs the job on this host: no Docker.
             .args(["--platform", "ubuntu-latest=-self-hosted"])
             // Nothing may be fetched: checkout is skipped for the local repo
@@ -166,11 +192,23 @@ impl ActRepo {
             .arg(format!("SHIPGATE_BIN_DIR={}", built_bin_dir().display()))
             .arg("--env")
             .arg(format!("RESULT_DIR={}", self.results.display()));
+        let checkout = self.scratch.path().join(SHIPGATE_CHECKOUT);
+        for reference in shipgate_refs(&[
+            &self.repo.join(".github/workflows"),
+            &checkout.join(".github/workflows"),
+        ]) {
+            command
+                .arg("--local-repository")
+                .arg(format!("{SHIPGATE_REPOSITORY}@{reference}={}", checkout.display()));
+        }
         for (name, value) in &options.env {
             command.arg("--env").arg(format!("{name}={value}"));
         }
         for (name, value) in &options.secrets {
             command.arg("--secret").arg(format!("{name}={value}"));
+        }
+        for (name, value) in &options.vars {
+            command.arg("--var").arg(format!("{name}={value}"));
         }
         if let Some(payload) = &options.payload {
             let payload_path = self.scratch.path().join("event.json");
@@ -218,6 +256,54 @@ impl ActRepo {
         fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{} was not written ({e}); act output:\n{}", path.display(), run.log))
     }
+}
+
+/// Where callers and the reusable workflows find shipgate on GitHub.
+pub const SHIPGATE_REPOSITORY: &str = "shipgate/shipgate";
+
+/// The scratch subdirectory standing in for `shipgate/shipgate` at any ref.
+const SHIPGATE_CHECKOUT: &str = "shipgate-checkout";
+
+/// Copies what a `shipgate/shipgate` reference can name, the actions and the
+/// reusable workflows, but nothing built: act archives the whole folder.
+fn copy_shipgate_checkout(source: &Path, checkout: &Path) {
+    fs::create_dir_all(checkout.join(".github")).unwrap();
+    fs::copy(source.join("action.yml"), checkout.join("action.yml")).unwrap();
+    for tool in TOOL_BINARIES {
+        copy_dir(&source.join(tool), &checkout.join(tool));
+    }
+    copy_dir(&source.join("scripts"), &checkout.join("scripts"));
+    copy_dir(&source.join(".github/workflows"), &checkout.join(".github/workflows"));
+}
+
+/// Every ref at which the workflows in `dirs` use `shipgate/shipgate`
+/// (`@v1`, a pinned SHA, ...), so act can resolve each one to the local
+/// checkout instead of fetching from GitHub.
+fn shipgate_refs(dirs: &[&Path]) -> Vec<String> {
+    let mut refs = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(dir) else { continue };
+        for entry in entries.flatten() {
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines() {
+                let Some((_, rest)) = line.split_once(&format!("uses: {SHIPGATE_REPOSITORY}")) else {
+                    continue;
+                };
+                let Some((_, reference)) = rest.split_once('@') else {
+                    continue;
+                };
+                let reference = reference
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_matches(['"', '\'']);
+                if !reference.is_empty() && !refs.iter().any(|known| known == reference) {
+                    refs.push(reference.to_string());
+                }
+            }
+        }
+    }
+    refs
 }
 
 /// The binaries' directory, after making sure all five are built.

@@ -8,6 +8,7 @@
 //! A missing external tool is an error naming its install step, never a skip.
 
 pub mod act;
+pub mod demo_service;
 pub mod fake_github;
 pub mod git;
 pub mod http;

@@ -1,11 +1,23 @@
 //! Discord webhooks: one embed. Limits: title 256, description 4,096,
 //! 25 fields of name 256 / value 1,024, and 6,000 characters per embed in
 //! total. Mentions are disabled so a commit message cannot ping @everyone.
+//!
+//! Discord's 429s say how long to wait in three places: the body's
+//! `retry_after` and the `X-RateLimit-Reset-After` header (fractional
+//! seconds) and `Retry-After` (whole seconds, rounded up; the only one a
+//! Cloudflare-level 429 carries). The shared retry policy only reads
+//! `Retry-After`, so sends go through a loop of their own here.
 
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use shipgate_core::exit::Result;
+use shipgate_core::exit::{Error, Result};
+use shipgate_core::http::{describe_transport_error, redact_url, redact_urls, status_text};
+use shipgate_core::retry::{Decision, GiveUpReason, Outcome, RetryPolicy};
 
-use super::{Context, Delivered, send_json};
+use super::{Answer, Context, Delivered, service_error_text};
 use crate::message::{Message, truncate_chars};
 
 const TITLE_LIMIT: usize = 256;
@@ -64,8 +76,131 @@ pub fn payload(message: &Message) -> Value {
 }
 
 pub async fn send(context: &Context, url: &str, message: &Message) -> Result<Delivered> {
-    let answer = send_json(context, reqwest::Method::POST, url, &[], Some(&payload(message))).await?;
+    let answer = post_within_rate_limits(context, url, &payload(message)).await?;
     Ok(Delivered::detail(format!("{}", answer.status.as_u16())))
+}
+
+/// How long a Discord 429 asks to wait: the body's `retry_after`, else
+/// `X-RateLimit-Reset-After`, else `Retry-After`. The body comes first
+/// because it is the most precise and the only one global limits set.
+pub fn rate_limit_wait(headers: &HeaderMap, body: &str, now: SystemTime) -> Option<Duration> {
+    let seconds = |value: f64| (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value));
+    let from_body = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|json| json.get("retry_after").and_then(Value::as_f64))
+        .and_then(seconds);
+    let from_reset_after = || {
+        headers
+            .get("x-ratelimit-reset-after")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .and_then(seconds)
+    };
+    from_body
+        .or_else(from_reset_after)
+        .or_else(|| shipgate_core::retry::retry_after(headers, now))
+}
+
+/// What to do after attempt `attempt` got a 429.
+fn after_rate_limit(policy: &RetryPolicy, attempt: u32, headers: &HeaderMap, body: &str) -> Decision {
+    if attempt >= policy.max_attempts {
+        return Decision::GiveUp(GiveUpReason::AttemptsExhausted);
+    }
+    match rate_limit_wait(headers, body, SystemTime::now()) {
+        Some(wait) if wait > policy.max_retry_after => Decision::GiveUp(GiveUpReason::WaitTooLong(wait)),
+        Some(wait) => Decision::Retry(wait),
+        None => Decision::Retry(policy.backoff(attempt)),
+    }
+}
+
+/// POSTs `body` as JSON, retrying like every other channel except that
+/// 429s wait as long as Discord says (see the module docs).
+async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> Result<Answer> {
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::usage(format!("cannot encode payload: {e}")))?;
+    let url = reqwest::Url::parse(url).map_err(|_| Error::usage("the Discord webhook URL is not a valid URL"))?;
+    let shown = format!("POST {}", redact_url(&url));
+    let policy = &context.retry;
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let sent = context
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(bytes.clone())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) => match policy.decide(attempt, Outcome::Transport) {
+                Decision::Retry(wait) => {
+                    policy.sleep(wait).await;
+                    continue;
+                }
+                Decision::GiveUp(_) => {
+                    return Err(Error::external(format!(
+                        "{shown}: {} after {}",
+                        describe_transport_error(&err),
+                        attempts(attempt)
+                    )));
+                }
+            },
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| Error::external(format!("reading the answer: {}", redact_urls(&err.to_string()))))?;
+        if status.is_success() {
+            return Ok(Answer { status, body: text });
+        }
+        let decision = if status == StatusCode::TOO_MANY_REQUESTS {
+            after_rate_limit(policy, attempt, &headers, &text)
+        } else {
+            policy.decide(
+                attempt,
+                Outcome::Response {
+                    status,
+                    headers: &headers,
+                    body: Some(&text),
+                },
+            )
+        };
+        match decision {
+            Decision::Retry(wait) => policy.sleep(wait).await,
+            Decision::GiveUp(GiveUpReason::NotRetryable) => {
+                return Err(Error::check(format!(
+                    "{}: {}",
+                    status_text(status),
+                    service_error_text(&text)
+                )));
+            }
+            Decision::GiveUp(GiveUpReason::AttemptsExhausted) => {
+                return Err(Error::external(format!(
+                    "{shown}: {} after {}",
+                    status_text(status),
+                    attempts(attempt)
+                )));
+            }
+            Decision::GiveUp(GiveUpReason::WaitTooLong(wait)) => {
+                return Err(Error::external(format!(
+                    "{shown}: {}; Discord asked to wait {:.1}s, longer than the {}s limit; try again later",
+                    status_text(status),
+                    wait.as_secs_f64(),
+                    policy.max_retry_after.as_secs()
+                )));
+            }
+        }
+    }
+}
+
+fn attempts(count: u32) -> String {
+    if count == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{count} attempts")
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +240,117 @@ mod tests {
         // 25 long fields alone exceed 6,000; the description then shrinks to its marker.
         assert!(embed["description"].as_str().unwrap().ends_with(TRUNCATED) || total <= EMBED_TOTAL_LIMIT);
         assert_eq!(payload["allowed_mentions"]["parse"], json!([]));
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn rate_limit_waits_prefer_the_body_then_reset_after_then_retry_after() {
+        let now = SystemTime::now();
+        let all = headers(&[("retry-after", "2"), ("x-ratelimit-reset-after", "1.337")]);
+        let body = r#"{"message": "You are being rate limited.", "retry_after": 0.642, "global": false}"#;
+        assert_eq!(rate_limit_wait(&all, body, now), Some(Duration::from_millis(642)));
+        assert_eq!(
+            rate_limit_wait(&all, "error code: 1015", now),
+            Some(Duration::from_millis(1337))
+        );
+        let only_retry_after = headers(&[("retry-after", "2")]);
+        assert_eq!(
+            rate_limit_wait(&only_retry_after, "{}", now),
+            Some(Duration::from_secs(2))
+        );
+        let nonsense = headers(&[("x-ratelimit-reset-after", "soon")]);
+        assert_eq!(
+            rate_limit_wait(&nonsense, r#"{"retry_after": -1}"#, now),
+            None,
+            "unusable values fall back to the backoff"
+        );
+    }
+
+    #[test]
+    fn rate_limits_longer_than_the_policy_allows_give_up() {
+        let policy = RetryPolicy::default();
+        let body = r#"{"retry_after": 3600.5, "global": true}"#;
+        assert_eq!(
+            after_rate_limit(&policy, 1, &HeaderMap::new(), body),
+            Decision::GiveUp(GiveUpReason::WaitTooLong(Duration::from_secs_f64(3600.5)))
+        );
+        assert_eq!(
+            after_rate_limit(
+                &policy,
+                policy.max_attempts,
+                &HeaderMap::new(),
+                r#"{"retry_after": 0.1}"#
+            ),
+            Decision::GiveUp(GiveUpReason::AttemptsExhausted)
+        );
+    }
+
+    #[tokio::test]
+    async fn every_discord_rate_limit_signal_is_waited_for_exactly() {
+        use shipgate_testkit::http::{CannedResponse, ScriptedServer};
+        use std::sync::{Arc, Mutex};
+
+        let server = ScriptedServer::start();
+        let path = "/api/webhooks/1234/RateLimitedToken000000000000";
+        server.enqueue(
+            "POST",
+            path,
+            [
+                CannedResponse::json(
+                    429,
+                    &json!({"message": "You are being rate limited.", "retry_after": 0.25, "global": false}),
+                )
+                .header("retry-after", "1")
+                .header("x-ratelimit-reset-after", "0.250"),
+                CannedResponse::text(429, "rate limited").header("x-ratelimit-reset-after", "0.125"),
+                CannedResponse::text(429, "error code: 1015").header("retry-after", "3"),
+            ],
+        );
+        server.always("POST", path, CannedResponse::status(204));
+        let slept = Arc::new(Mutex::new(Vec::new()));
+        let recorder = slept.clone();
+        let mut retry = RetryPolicy::with_sleeper(move |wait| {
+            recorder.lock().unwrap().push(wait);
+            async {}
+        });
+        retry.max_attempts = 5;
+        let context = Context {
+            client: shipgate_core::http::client(Duration::from_secs(5)).unwrap(),
+            retry,
+            slack_ts: None,
+            json: false,
+            github: None,
+            smtp_timeout: Duration::from_secs(5),
+        };
+        let message = Message {
+            title: "Deploy succeeded".into(),
+            text: "v1.2.0 is live".into(),
+            fields: vec![],
+            links: vec![],
+            tone: Tone::Good,
+        };
+        let delivered = send(&context, &format!("{}{path}", server.url()), &message)
+            .await
+            .unwrap();
+        assert_eq!(delivered.detail, "204");
+        assert_eq!(
+            *slept.lock().unwrap(),
+            [
+                Duration::from_millis(250),
+                Duration::from_millis(125),
+                Duration::from_secs(3)
+            ]
+        );
+        let requests = server.requests_to("POST", path);
+        assert_eq!(requests.len(), 4, "delivered exactly once after three 429s");
+        assert!(requests.iter().all(|r| r.body == requests[0].body));
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub fn payload(event: &Event, message: &Message) -> Value {
         "actor": run.actor,
         "workflow": run.workflow,
         "run_url": run.run_url,
+        "started_at": run.started_at,
+        "duration_seconds": run.duration_secs,
         "dedup_key": event.dedup_key,
         "fields": fields,
         "links": message.links,

@@ -1,9 +1,14 @@
-//! Releases: create, list, get by id / tag / latest, update.
+//! Releases: create, list, get by id / tag / latest, update; and their
+//! assets: upload (through `upload_url`, which points back at the fake),
+//! list, get (JSON, or the content with `Accept: application/octet-stream`)
+//! and delete.
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
-use axum::routing::get;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,6 +30,27 @@ pub struct Release {
     pub author_login: String,
     pub created_at: String,
     pub published_at: Option<String>,
+    /// In upload order.
+    pub assets: Vec<ReleaseAsset>,
+}
+
+/// A stored release asset, content included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseAsset {
+    pub id: u64,
+    pub name: String,
+    pub label: Option<String>,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    pub uploader_login: String,
+    pub created_at: String,
+}
+
+impl Release {
+    /// The asset with this name.
+    pub fn asset(&self, name: &str) -> Option<&ReleaseAsset> {
+        self.assets.iter().find(|asset| asset.name == name)
+    }
 }
 
 pub(crate) fn routes() -> Router<Shared> {
@@ -39,6 +65,15 @@ pub(crate) fn routes() -> Router<Shared> {
             "/repos/{owner}/{repo}/releases/{id}",
             get(release_by_id).patch(update_release),
         )
+        .route("/repos/{owner}/{repo}/releases/{id}/assets", get(list_assets))
+        .route(
+            "/repos/{owner}/{repo}/releases/assets/{asset_id}",
+            get(get_asset).delete(delete_asset),
+        )
+        // GitHub takes uploads on another host (uploads.github.com, or
+        // `/api/uploads` on GitHub Enterprise Server); the prefix stands
+        // for it, so a client that ignores `upload_url` gets a 404 here.
+        .route("/uploads/repos/{owner}/{repo}/releases/{id}/assets", post(upload_asset))
 }
 
 #[derive(Deserialize)]
@@ -103,6 +138,7 @@ async fn create_release(
         author_login: actor.0,
         created_at: now.clone(),
         published_at: (!input.draft).then_some(now),
+        assets: Vec::new(),
     };
     let body = release_json(&api_url, &repo.full_name(), &release);
     repo.releases.push(release);
@@ -219,6 +255,173 @@ async fn update_release(
     ok(release_json(&api_url, &full_name, release))
 }
 
+#[derive(Deserialize)]
+struct UploadQuery {
+    name: Option<String>,
+    label: Option<String>,
+}
+
+fn asset_already_exists() -> ApiError {
+    ApiError::validation(vec![json!({
+        "resource": "ReleaseAsset",
+        "code": "already_exists",
+        "field": "name",
+    })])
+}
+
+async fn upload_asset(
+    State(state): State<Shared>,
+    Extension(actor): Extension<Actor>,
+    Path((owner, name, id)): Path<(String, String, String)>,
+    Query(query): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let asset_name = query.name.filter(|name| !name.trim().is_empty()).ok_or_else(|| {
+        ApiError::validation(vec![json!({
+            "resource": "ReleaseAsset", "code": "missing_field", "field": "name",
+        })])
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid("Content-Type header is required for an upload."))?
+        .to_string();
+    let mut state = lock(&state);
+    let asset_id = state.next_id();
+    let now = state.now();
+    let api_url = state.api_url.clone();
+    let repo = find_repo_mut(&mut state, &owner, &name)?;
+    let full_name = repo.full_name();
+    let release = release_mut(repo, &id)?;
+    if release.asset(&asset_name).is_some() {
+        return Err(asset_already_exists());
+    }
+    let asset = ReleaseAsset {
+        id: asset_id,
+        name: asset_name,
+        label: query.label,
+        content_type,
+        content: body.to_vec(),
+        uploader_login: actor.0,
+        created_at: now,
+    };
+    let body = asset_json(&api_url, &full_name, release, &asset);
+    release.assets.push(asset);
+    created(body["url"].as_str().unwrap_or_default(), body.clone())
+}
+
+async fn list_assets(
+    State(state): State<Shared>,
+    Path((owner, name, id)): Path<(String, String, String)>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let state = lock(&state);
+    let repo = find_repo(&state, &owner, &name)?;
+    let full_name = repo.full_name();
+    let release = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| repo.releases.iter().find(|release| release.id == id))
+        .ok_or_else(ApiError::not_found)?;
+    let items = release
+        .assets
+        .iter()
+        .map(|asset| asset_json(&state.api_url, &full_name, release, asset))
+        .collect();
+    paginate(
+        items,
+        &page,
+        &format!("{}/repos/{full_name}/releases/{id}/assets", state.api_url),
+        "",
+    )
+}
+
+/// The release holding the asset `asset_id`, and the asset's index in it.
+fn find_asset(repo: &super::Repo, asset_id: &str) -> Result<(usize, usize), ApiError> {
+    let asset_id = asset_id.parse::<u64>().map_err(|_| ApiError::not_found())?;
+    repo.releases
+        .iter()
+        .enumerate()
+        .find_map(|(release_index, release)| {
+            release
+                .assets
+                .iter()
+                .position(|asset| asset.id == asset_id)
+                .map(|asset_index| (release_index, asset_index))
+        })
+        .ok_or_else(ApiError::not_found)
+}
+
+async fn get_asset(
+    State(state): State<Shared>,
+    Path((owner, name, asset_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult {
+    let state = lock(&state);
+    let repo = find_repo(&state, &owner, &name)?;
+    let (release_index, asset_index) = find_asset(repo, &asset_id)?;
+    let release = &repo.releases[release_index];
+    let asset = &release.assets[asset_index];
+    let wants_content = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/octet-stream"));
+    if wants_content {
+        // GitHub redirects to a signed download URL; the fake serves the
+        // bytes directly.
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, asset.content_type.clone())],
+            asset.content.clone(),
+        )
+            .into_response());
+    }
+    ok(asset_json(&state.api_url, &repo.full_name(), release, asset))
+}
+
+async fn delete_asset(
+    State(state): State<Shared>,
+    Path((owner, name, asset_id)): Path<(String, String, String)>,
+) -> ApiResult {
+    let mut state = lock(&state);
+    let repo = find_repo_mut(&mut state, &owner, &name)?;
+    let (release_index, asset_index) = find_asset(repo, &asset_id)?;
+    repo.releases[release_index].assets.remove(asset_index);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn release_mut<'a>(repo: &'a mut super::Repo, id: &str) -> Result<&'a mut Release, ApiError> {
+    let id = id.parse::<u64>().map_err(|_| ApiError::not_found())?;
+    repo.releases
+        .iter_mut()
+        .find(|release| release.id == id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// GitHub's `release-asset` object.
+pub(crate) fn asset_json(api_url: &str, full_name: &str, release: &Release, asset: &ReleaseAsset) -> Value {
+    json!({
+        "url": format!("{api_url}/repos/{full_name}/releases/assets/{}", asset.id),
+        "browser_download_url": format!(
+            "https://github.com/{full_name}/releases/download/{}/{}",
+            release.tag_name, asset.name
+        ),
+        "id": asset.id,
+        "node_id": format!("RA_{}", asset.id),
+        "name": asset.name,
+        "label": asset.label,
+        "state": "uploaded",
+        "content_type": asset.content_type,
+        "size": asset.content.len(),
+        "download_count": 0,
+        "created_at": asset.created_at,
+        "updated_at": asset.created_at,
+        "uploader": user_json(api_url, &asset.uploader_login),
+    })
+}
+
 /// GitHub's `release` object.
 pub(crate) fn release_json(api_url: &str, full_name: &str, release: &Release) -> Value {
     let url = format!("{api_url}/repos/{full_name}/releases/{}", release.id);
@@ -231,7 +434,7 @@ pub(crate) fn release_json(api_url: &str, full_name: &str, release: &Release) ->
         "url": url,
         "html_url": html_url,
         "assets_url": format!("{url}/assets"),
-        "upload_url": format!("https://uploads.github.com/repos/{full_name}/releases/{}/assets{{?name,label}}", release.id),
+        "upload_url": format!("{api_url}/uploads/repos/{full_name}/releases/{}/assets{{?name,label}}", release.id),
         "tarball_url": format!("{api_url}/repos/{full_name}/tarball/{}", release.tag_name),
         "zipball_url": format!("{api_url}/repos/{full_name}/zipball/{}", release.tag_name),
         "id": release.id,
@@ -246,6 +449,10 @@ pub(crate) fn release_json(api_url: &str, full_name: &str, release: &Release) ->
         "created_at": release.created_at,
         "published_at": release.published_at,
         "author": user_json(api_url, &release.author_login),
-        "assets": [],
+        "assets": release
+            .assets
+            .iter()
+            .map(|asset| asset_json(api_url, full_name, release, asset))
+            .collect::<Vec<_>>(),
     })
 }

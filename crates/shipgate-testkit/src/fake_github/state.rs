@@ -256,6 +256,7 @@ impl State {
             author_login: "shipgate-bot".to_string(),
             created_at: now.clone(),
             published_at: (!draft).then_some(now),
+            assets: Vec::new(),
         });
         id
     }

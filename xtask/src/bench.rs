@@ -61,7 +61,7 @@ pub fn parse_rows(tsv: &str) -> Result<Vec<Row>> {
 
 pub fn markdown(rows: &[Row], no_scripts: bool) -> String {
     let mut out = String::from(
-        "Measured by `cargo xtask bench` on this project's CI machine (2 cores), peer and shipgate in the same run; \
+        "Measured by `cargo xtask bench` on a 2-core machine of the kind CI runs on, peer and shipgate in the same run; \
          times are the median of 5 runs after a warm-up. Ratio = shipgate time / peer time (below 1 is faster).\n\n",
     );
     if rows.is_empty() {

@@ -46,7 +46,14 @@ pub fn execute(globals: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
     let config = crate::smoke_config(globals, &args.http)?;
     let prober = Prober::new(&args.http.client_options())?;
     let retries = config.failure_threshold.get() - 1;
-    let outcomes = crate::runtime()?.block_on(run_checks(
+    // One check at a time gains nothing from worker threads, and pays for
+    // every response with a cross-thread wake-up.
+    let runtime = if args.concurrency.get() == 1 {
+        crate::single_thread_runtime()?
+    } else {
+        crate::runtime()?
+    };
+    let outcomes = runtime.block_on(run_checks(
         &prober,
         &set,
         crate::process_variables(),

@@ -97,7 +97,9 @@ pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
     if let Ok(style) = indicatif::ProgressStyle::with_template("watching [{bar:30}] {pos}/{len}s, {eta} left, {msg}") {
         progress.set_style(style);
     }
-    let report = crate::runtime()?.block_on(watch(
+    // Even 200 requests a second keep one thread mostly idle; worker
+    // threads would only add a cross-thread wake-up to every response.
+    let report = crate::single_thread_runtime()?.block_on(watch(
         &prober,
         &set.checks,
         crate::process_variables(),

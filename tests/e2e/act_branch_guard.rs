@@ -3,25 +3,7 @@
 //! the wrong branch with a non-conventional commit fails with its
 //! violations, still reporting its outputs.
 
-use std::process::Command;
-
 use shipgate_testkit::act::{ActOptions, ActRepo};
-
-fn git_out(repo: &ActRepo, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(repo.path())
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
 
 fn commit(repo: &ActRepo, message: &str) -> String {
     repo.git(&[
@@ -36,7 +18,7 @@ fn commit(repo: &ActRepo, message: &str) -> String {
         "-m",
         message,
     ]);
-    git_out(repo, &["rev-parse", "HEAD"])
+    repo.git(&["rev-parse", "HEAD"])
 }
 
 /// A repository whose base commit holds the actions and whose feature branch has `messages`.

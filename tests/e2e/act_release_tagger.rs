@@ -2,25 +2,7 @@
 //! releasable commits, `origin` a local bare repository. `next` reports the
 //! version, `release` pushes the tag, and the outputs say so.
 
-use std::process::Command;
-
-use shipgate_testkit::act::{ActOptions, ActRepo};
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("running git (install it with `apt-get install -y git`)");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+use shipgate_testkit::act::{ActOptions, ActRepo, git};
 
 #[test]
 fn release_action_pushes_the_tag_and_sets_outputs() {

@@ -8,9 +8,8 @@
 //! and the pull request marked merged in the fake.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use shipgate_testkit::act::{ActOptions, ActRepo, ActRun};
+use shipgate_testkit::act::{ActOptions, ActRepo, ActRun, git};
 use shipgate_testkit::fake_github::pulls::PullState;
 use shipgate_testkit::git::BareRemote;
 use shipgate_testkit::{CannedResponse, FakeGitHub, ScriptedServer, workspace_root};
@@ -25,27 +24,6 @@ fn example(file: &str) -> PathBuf {
 
 fn read_example(file: &str) -> String {
     std::fs::read_to_string(example(file)).unwrap_or_else(|e| panic!("reading the {file} example: {e}"))
-}
-
-/// Runs git in `dir` with a fixed identity and no user or system config.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Dev")
-        .env("GIT_AUTHOR_EMAIL", "dev@example.com")
-        .env("GIT_COMMITTER_NAME", "Dev")
-        .env("GIT_COMMITTER_EMAIL", "dev@example.com")
-        .output()
-        .expect("running git (install it with `apt-get install -y git`)");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
 /// An app repository holding the django example callers, its bare `origin`,

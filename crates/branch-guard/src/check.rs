@@ -56,7 +56,7 @@ fn evaluate(globals: &GlobalArgs, repo: Option<&str>, runtime: &Runtime) -> Resu
     }
     if let Some(title) = &pull_title {
         let linter = Linter::new(&config.guard)?;
-        let findings = linter.lint_title(title);
+        let findings = linter.check_title(title).findings;
         for finding in &findings {
             text.push_str(&format!("PR title: {}\n", report::finding_line(finding)));
             violations.push(Violation::from_finding(None, title, finding));

@@ -1,14 +1,23 @@
 //! Conventional-commit lint with commitlint's `@commitlint/config-conventional`
-//! rules, configured by `[guard]`.
+//! rules (20.x), configured by `[guard]`.
 //!
-//! Shared by `message`, `commits` and `pre-push`, so it is synchronous and
-//! allocation-light: one message must lint in well under a millisecond.
-//! Rule names and messages are commitlint's, so its documentation applies.
+//! Shared by `message`, `commits`, `pre-push`, the pull request title check
+//! and the `commit-msg` hook, so it is synchronous and allocation-light: one
+//! message must lint in well under a millisecond. Rule names and messages
+//! are commitlint's, so its documentation applies. Messages are split as
+//! commitlint splits them ([`parse`]), and commitlint's default ignore list
+//! (`shipgate_core::commit::ignore`) is applied before any rule, on every path.
 
+mod parse;
+
+use regex::Regex;
 use serde::Serialize;
-use shipgate_core::commit::{self, MessageLayout};
+use shipgate_core::commit::ignore::{self, IgnoredKind};
+use shipgate_core::commit::js;
 use shipgate_core::config::{GuardConfig, SpecialCommitPolicy};
 use shipgate_core::exit::{Error, Result};
+
+pub use parse::{Parsed, parse};
 
 /// Every rule this linter knows, as named in `[guard]` `warning_rules`/`disabled_rules`.
 pub const RULES: &[&str] = &[
@@ -27,6 +36,9 @@ pub const RULES: &[&str] = &[
 ];
 
 const CASES: &[&str] = &["sentence-case", "start-case", "pascal-case", "upper-case", "lower-case"];
+
+/// git's comment character in a `commit-msg` hook's message file.
+const COMMENT_CHAR: char = '#';
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,12 +62,17 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SpecialKind {
+    /// Two or more parents, a merge in progress (the hook), or a merge message
+    /// of commitlint's default ignore list.
     Merge,
+    /// `Revert ...` / `Reapply ...`, as git writes them.
     Revert,
     Fixup,
     Bot,
     /// A bare version header (`1.2.3`, `chore: 1.2.3`), as `npm version` writes; commitlint ignores these.
     Version,
+    /// Matched one of the `[guard] ignores` patterns.
+    Ignored,
 }
 
 impl SpecialKind {
@@ -66,6 +83,7 @@ impl SpecialKind {
             SpecialKind::Fixup => "fixup!/squash!/amend! commit",
             SpecialKind::Bot => "bot commit",
             SpecialKind::Version => "version commit",
+            SpecialKind::Ignored => "ignored message",
         }
     }
 
@@ -76,7 +94,8 @@ impl SpecialKind {
             SpecialKind::Revert => "guard.revert_commits",
             SpecialKind::Fixup => "guard.fixup_commits",
             SpecialKind::Bot => "guard.bot_commits",
-            SpecialKind::Version => "(commitlint's default ignores)",
+            SpecialKind::Version => "guard.default_ignores",
+            SpecialKind::Ignored => "guard.ignores",
         }
     }
 }
@@ -105,14 +124,27 @@ pub struct Author<'a> {
     pub email: &'a str,
 }
 
+/// Where a message comes from, which decides how it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A commit of history (`commits`, `pre-push`): taken verbatim, as
+    /// `commitlint --from/--to` reads `git log`.
+    History,
+    /// A message being written (`message`, the `commit-msg` hook): git's
+    /// `#` comment lines and everything below the scissors line are not part
+    /// of it, as with `commitlint --edit`.
+    Edit,
+}
+
 /// The configured rules, validated once.
 #[derive(Debug, Clone)]
 pub struct Linter {
     config: GuardConfig,
+    ignores: Vec<Regex>,
 }
 
 impl Linter {
-    /// Validates rule and case names in `config`.
+    /// Validates rule and case names and the `ignores` patterns in `config`.
     pub fn new(config: &GuardConfig) -> Result<Linter> {
         for (key, names) in [
             ("guard.warning_rules", &config.warning_rules),
@@ -138,7 +170,21 @@ impl Linter {
         if config.commit_types.is_empty() {
             return Err(Error::usage("guard.commit_types is empty: no commit could pass"));
         }
-        Ok(Linter { config: config.clone() })
+        let ignores = config
+            .ignores
+            .iter()
+            .map(|pattern| {
+                Regex::new(pattern).map_err(|e| {
+                    let reason = e.to_string();
+                    let reason = reason.lines().last().unwrap_or_default().trim().to_string();
+                    Error::usage(format!("guard.ignores: `{pattern}` is not a regular expression: {reason}"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Linter {
+            config: config.clone(),
+            ignores,
+        })
     }
 
     pub fn config(&self) -> &GuardConfig {
@@ -158,6 +204,25 @@ impl Linter {
     /// Lints a commit of history: special kinds first, then the message rules.
     pub fn check_commit(&self, message: &str, parent_count: usize, author: Option<Author<'_>>) -> CommitVerdict {
         let special = self.special_kind(message, parent_count, author);
+        self.verdict(special, || self.lint(message, Origin::History))
+    }
+
+    /// Lints a message being written: `message FILE|-` and the `commit-msg`
+    /// hook. `merging` is true when git is concluding a merge (`MERGE_HEAD`
+    /// exists), so the commit will have two parents whatever its message says.
+    pub fn check_edit(&self, text: &str, merging: bool) -> CommitVerdict {
+        let special = self.special_kind(text, if merging { 2 } else { 1 }, None);
+        self.verdict(special, || self.lint(text, Origin::Edit))
+    }
+
+    /// Lints a pull request title, which becomes the header of a squash merge.
+    pub fn check_title(&self, title: &str) -> CommitVerdict {
+        let title = title.lines().next().unwrap_or_default();
+        let special = self.special_kind(title, 1, None);
+        self.verdict(special, || self.lint(title, Origin::History))
+    }
+
+    fn verdict(&self, special: Option<SpecialKind>, lint: impl FnOnce() -> Vec<Finding>) -> CommitVerdict {
         let policy = special.map(|kind| self.policy_for(kind));
         match (special, policy) {
             (Some(kind), Some(SpecialCommitPolicy::Skip)) => CommitVerdict {
@@ -181,7 +246,7 @@ impl Linter {
             _ => CommitVerdict {
                 special,
                 skipped: false,
-                findings: self.lint_message(message),
+                findings: lint(),
             },
         }
     }
@@ -192,32 +257,34 @@ impl Linter {
             SpecialKind::Revert => self.config.revert_commits,
             SpecialKind::Fixup => self.config.fixup_commits,
             SpecialKind::Bot => self.config.bot_commits,
-            SpecialKind::Version => SpecialCommitPolicy::Skip,
+            SpecialKind::Version | SpecialKind::Ignored => SpecialCommitPolicy::Skip,
         }
     }
 
-    /// Which special kind a commit is, if any; bots win over the message's kind.
+    /// Which special kind a commit is, if any: a bot author, then two or
+    /// more parents, then commitlint's default ignore list (unless
+    /// `default_ignores = false`), then the `ignores` patterns.
     pub fn special_kind(&self, message: &str, parent_count: usize, author: Option<Author<'_>>) -> Option<SpecialKind> {
         if let Some(author) = author
             && self.is_bot(author)
         {
             return Some(SpecialKind::Bot);
         }
-        let header = commit::layout(message).header;
-        if parent_count > 1 || is_merge_header(header) {
+        if parent_count > 1 {
             return Some(SpecialKind::Merge);
         }
-        if commit::is_fixup(header) {
-            return Some(SpecialKind::Fixup);
+        if self.config.default_ignores
+            && let Some(kind) = ignore::default_ignore(message)
+        {
+            return Some(match kind {
+                IgnoredKind::Merge => SpecialKind::Merge,
+                IgnoredKind::Revert => SpecialKind::Revert,
+                IgnoredKind::Fixup => SpecialKind::Fixup,
+                IgnoredKind::Version => SpecialKind::Version,
+            });
         }
-        // Conventional `revert: x` commits are linted like any other type;
-        // git's `Revert "x"` (and `Reapply "x"`) are what commitlint ignores.
-        let git_revert = commit::is_revert(message).is_some() && commit::parse(message).is_err();
-        if git_revert || header.starts_with("revert ") || header.starts_with("Reapply ") {
-            return Some(SpecialKind::Revert);
-        }
-        if is_version_header(header) {
-            return Some(SpecialKind::Version);
+        if self.ignores.iter().any(|pattern| pattern.is_match(message)) {
+            return Some(SpecialKind::Ignored);
         }
         None
     }
@@ -230,20 +297,34 @@ impl Linter {
         })
     }
 
-    /// Lints a message (after removing git comment lines) with every rule.
+    /// Lints a message being written (comments removed) with every rule,
+    /// without the ignore list.
     pub fn lint_message(&self, message: &str) -> Vec<Finding> {
-        let stripped = commit::strip_comments(message);
-        let layout = commit::layout(&stripped);
-        let mut findings = Vec::new();
-        self.lint_header(layout.header, &mut findings);
-        self.lint_body_and_footer(&layout, &mut findings);
-        findings
+        self.lint(message, Origin::Edit)
     }
 
-    /// Lints a pull request title, which becomes the header of a squash merge.
-    pub fn lint_title(&self, title: &str) -> Vec<Finding> {
+    /// Every rule on one message, as commitlint's `lint()` runs them once the
+    /// message is not ignored. An empty message passes, as there.
+    pub fn lint(&self, message: &str, origin: Origin) -> Vec<Finding> {
+        // `commitlint --edit` lints the file's text plus a newline.
+        let edited;
+        let (raw, comment_char) = match origin {
+            Origin::History => (message, None),
+            Origin::Edit => {
+                edited = format!("{message}\n");
+                (edited.as_str(), Some(COMMENT_CHAR))
+            }
+        };
         let mut findings = Vec::new();
-        self.lint_header(title.lines().next().unwrap_or_default(), &mut findings);
+        if js::trim(raw).is_empty() {
+            return findings;
+        }
+        let parsed = parse(raw, comment_char);
+        if parsed.is_empty() {
+            return findings;
+        }
+        self.lint_header(&parsed, &mut findings);
+        self.lint_body_and_footer(raw, &parsed, &mut findings);
         findings
     }
 
@@ -257,141 +338,153 @@ impl Linter {
         }
     }
 
-    fn lint_header(&self, header: &str, findings: &mut Vec<Finding>) {
+    fn lint_header(&self, parsed: &Parsed<'_>, findings: &mut Vec<Finding>) {
         let config = &self.config;
         let max = config.header_max_length as usize;
-        let length = js_length(header);
-        if length > max {
-            self.push(findings, "header-max-length", || {
-                format!("header must not be longer than {max} characters, current length is {length}")
-            });
+        match parsed.header {
+            None => self.push(findings, "header-max-length", || {
+                "the first line is empty: the header must be the message's first line".into()
+            }),
+            Some(header) => {
+                let length = js::length(header);
+                if length > max {
+                    self.push(findings, "header-max-length", || {
+                        format!("header must not be longer than {max} characters, current length is {length}")
+                    });
+                }
+                let starts = header.starts_with(js::is_space);
+                let ends = header.ends_with(js::is_space);
+                if starts || ends {
+                    self.push(findings, "header-trim", || {
+                        match (starts, ends) {
+                            (true, true) => "header must not be surrounded by whitespace",
+                            (true, false) => "header must not start with whitespace",
+                            _ => "header must not end with whitespace",
+                        }
+                        .into()
+                    });
+                }
+            }
         }
-        if header.len() != header.trim().len() {
-            self.push(findings, "header-trim", || {
-                "header must not be surrounded by whitespace".into()
-            });
-        }
-        let parsed = commit::parse(header.trim_start()).ok();
-        let (kind, subject) = match &parsed {
-            Some(parsed) => (parsed.kind, parsed.description),
-            None => ("", ""),
-        };
-        if kind.is_empty() {
-            self.push(findings, "type-empty", || {
-                let why = match commit::parse(header.trim_start()) {
-                    Err(error) => format!(" ({})", error.kind),
-                    Ok(_) => String::new(),
-                };
+        match parsed.kind {
+            None => self.push(findings, "type-empty", || {
+                let why = parsed
+                    .header
+                    .and_then(|header| shipgate_core::commit::parse(header.trim_start()).err())
+                    .map(|error| format!(" ({})", error.kind))
+                    .unwrap_or_default();
                 format!("type may not be empty: write `type(scope): subject`{why}")
-            });
-        } else {
-            if !kind.chars().all(|c| !c.is_uppercase()) {
-                self.push(findings, "type-case", || "type must be lower-case".into());
-            }
-            if !config.commit_types.iter().any(|t| t == kind) {
-                self.push(findings, "type-enum", || {
-                    format!("type must be one of [{}]", config.commit_types.join(", "))
-                });
+            }),
+            Some(kind) => {
+                let lower = kind.starts_with(|c: char| c.is_ascii_digit()) || kind.to_lowercase() == kind;
+                if !lower {
+                    self.push(findings, "type-case", || "type must be lower-case".into());
+                }
+                if !config.commit_types.iter().any(|t| t == kind) {
+                    self.push(findings, "type-enum", || {
+                        format!("type must be one of [{}]", config.commit_types.join(", "))
+                    });
+                }
             }
         }
-        if subject.is_empty() {
-            self.push(findings, "subject-empty", || "subject may not be empty".into());
-        } else if let Some(case) = forbidden_case(subject, &config.subject_case_never) {
-            self.push(findings, "subject-case", || {
-                format!(
-                    "subject must not be {} (found {case}); start it with a lower-case letter",
-                    config.subject_case_never.join(", ")
-                )
-            });
+        match parsed.subject {
+            None => self.push(findings, "subject-empty", || "subject may not be empty".into()),
+            Some(subject) => {
+                if let Some(case) = forbidden_case(subject, &config.subject_case_never) {
+                    self.push(findings, "subject-case", || {
+                        format!(
+                            "subject must not be {} (found {case}); start it with a lower-case letter",
+                            config.subject_case_never.join(", ")
+                        )
+                    });
+                }
+            }
         }
         let stop = config.subject_full_stop.as_str();
-        if !stop.is_empty() && !header.ends_with("...") && !header.ends_with(':') && header.ends_with(stop) {
+        if let Some(header) = parsed.header
+            && has_full_stop(header, stop)
+        {
             self.push(findings, "subject-full-stop", || {
                 format!("subject may not end with full stop `{stop}`")
             });
         }
     }
 
-    fn lint_body_and_footer(&self, layout: &MessageLayout<'_>, findings: &mut Vec<Finding>) {
+    fn lint_body_and_footer(&self, raw: &str, parsed: &Parsed<'_>, findings: &mut Vec<Finding>) {
         let config = &self.config;
-        if layout.body.is_some() || layout.footer.is_some() {
-            if !layout.blank_line_after_header {
-                let rule = if layout.body.is_some() {
-                    "body-leading-blank"
-                } else {
-                    "footer-leading-blank"
-                };
-                self.push(findings, rule, || {
-                    format!("{} must have leading blank line", &rule[..rule.find('-').unwrap_or(0)])
-                });
-            }
-            if !layout.blank_line_before_footer() {
+        let raw_lines: Vec<&str> = js::split_lines(raw).collect();
+        if parsed.body().is_some() && raw_lines.get(1) != Some(&"") {
+            self.push(findings, "body-leading-blank", || {
+                "body must have leading blank line".into()
+            });
+        }
+        if let Some(footer) = parsed.footer() {
+            // commitlint looks the footer's first line up in the raw message
+            // and checks the line before the first line equal to it.
+            let first = js::split_lines(footer).next().unwrap_or_default();
+            let before = match raw_lines.iter().position(|line| *line == first) {
+                Some(0) => raw_lines.last(),
+                Some(offset) => raw_lines.get(offset - 1),
+                None => raw_lines.get(raw_lines.len().saturating_sub(2)),
+            };
+            if before != Some(&"") {
                 self.push(findings, "footer-leading-blank", || {
                     "footer must have leading blank line".into()
                 });
             }
         }
-        let body_max = config.body_max_line_length as usize;
-        if let Some(line) = layout.body_lines().find(|line| js_length(line) > body_max) {
-            self.push(findings, "body-max-line-length", || {
-                format!(
-                    "body's lines must not be longer than {body_max} characters (a line has {})",
-                    js_length(line)
-                )
+        for (rule, part, max, what) in [
+            ("body-max-line-length", parsed.body(), config.body_max_line_length, "body"),
+            ("footer-max-line-length", parsed.footer(), config.footer_max_line_length, "footer"),
+        ] {
+            let max = max as usize;
+            let long = part.and_then(|text| {
+                js::split_lines(text).find(|line| js::length(line) > max && !has_link(line))
             });
-        }
-        let footer_max = config.footer_max_line_length as usize;
-        if let Some(line) = layout.footer_lines().find(|line| js_length(line) > footer_max) {
-            self.push(findings, "footer-max-line-length", || {
-                format!(
-                    "footer's lines must not be longer than {footer_max} characters (a line has {})",
-                    js_length(line)
-                )
-            });
+            if let Some(line) = long {
+                self.push(findings, rule, || {
+                    format!(
+                        "{what}'s lines must not be longer than {max} characters (a line has {}; lines with a URL are exempt)",
+                        js::length(line)
+                    )
+                });
+            }
         }
     }
+}
+
+/// `subject-full-stop`: the header's last character is `stop`, unless the
+/// header ends with `...`, or its first `:` is its last character.
+fn has_full_stop(header: &str, stop: &str) -> bool {
+    if header.find(':').is_some_and(|colon| colon > 0 && colon == header.len() - 1) {
+        return false;
+    }
+    let mut stop_chars = stop.chars();
+    let (Some(stop), None) = (stop_chars.next(), stop_chars.next()) else {
+        return false;
+    };
+    header.ends_with(stop) && !header.ends_with("...")
+}
+
+/// The URL exemption of `body-max-line-length` and `footer-max-line-length`
+/// (commitlint 20): `/\bhttps?:\/\/\S+/`.
+fn has_link(line: &str) -> bool {
+    line.match_indices("http").any(|(at, _)| {
+        if line[..at].chars().next_back().is_some_and(js::is_word) {
+            return false;
+        }
+        let rest = &line[at + 4..];
+        let rest = rest.strip_prefix('s').unwrap_or(rest);
+        rest.strip_prefix("://")
+            .and_then(|address| address.chars().next())
+            .is_some_and(|c| !js::is_space(c))
+    })
 }
 
 /// Length as JavaScript (and so commitlint) counts it: UTF-16 code units.
+#[cfg(test)]
 fn js_length(text: &str) -> usize {
-    text.chars().map(char::len_utf16).sum()
-}
-
-/// Merge headers git, GitHub and other tools write; commitlint's default ignores.
-fn is_merge_header(header: &str) -> bool {
-    commit::is_merge_message(header)
-        || header.starts_with("Merged ")
-        || header.starts_with("Automatic merge")
-        || header.starts_with("Auto-merged ")
-}
-
-/// `1.2.3` or `chore: 1.2.3` / `chore(release): v1.2.3`, as commitlint's `isSemver` ignore.
-fn is_version_header(header: &str) -> bool {
-    let mut rest = header;
-    if let Some(after) = rest.strip_prefix("chore") {
-        let after = match after.strip_prefix('(') {
-            Some(scoped) => scoped.split_once(')').map_or(after, |(_, tail)| tail),
-            None => after,
-        };
-        if let Some(tail) = after.strip_prefix(':') {
-            rest = tail;
-        }
-    }
-    let version = rest.trim();
-    let version = version
-        .strip_prefix('v')
-        .or_else(|| version.strip_prefix('='))
-        .unwrap_or(version);
-    semver_like(version)
-}
-
-fn semver_like(text: &str) -> bool {
-    let core = text.split(['-', '+']).next().unwrap_or_default();
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    js::length(text)
 }
 
 /// Removes `` `...` ``, `"..."` and `'...'` spans as commitlint's `ensureCase` does
@@ -414,14 +507,19 @@ fn without_quoted(subject: &str) -> String {
         }
     }
     kept.push_str(rest);
-    kept.trim().to_string()
+    js::trim(&kept).to_string()
+}
+
+/// `/^[\p{Ll}\p{Lu}\p{Lt}]/iu`: subject-case only looks at subjects starting with a cased letter.
+fn starts_with_cased_letter(subject: &str) -> bool {
+    subject.chars().next().is_some_and(|c| {
+        c.is_lowercase() || c.is_uppercase() || (!c.to_uppercase().eq([c]) && !c.to_lowercase().eq([c]))
+    })
 }
 
 /// The first case in `forbidden` the subject is written in, commitlint-style.
-/// Subjects that do not start with a cased letter are never checked.
 fn forbidden_case<'c>(subject: &str, forbidden: &'c [String]) -> Option<&'c str> {
-    let first = subject.chars().next()?;
-    if !(first.is_lowercase() || first.is_uppercase()) {
+    if !starts_with_cased_letter(subject) {
         return None;
     }
     let input = without_quoted(subject);
@@ -431,36 +529,36 @@ fn forbidden_case<'c>(subject: &str, forbidden: &'c [String]) -> Option<&'c str>
         .map(String::as_str)
 }
 
+/// `ensureCase(input, case)`: converting to the case changes nothing, or
+/// the result is empty or starts with a digit.
 fn is_in_case(input: &str, case: &str) -> bool {
     let Some(first) = input.chars().next() else {
-        // commitlint treats an empty (all-quoted) subject as matching every case.
         return true;
     };
-    if first.is_ascii_digit() {
-        return true;
-    }
-    let first_is_upper = !first.is_lowercase();
     let words = || input.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
-    match case {
-        "sentence-case" => first_is_upper,
+    let transformed_matches = match case {
+        // upperFirst: the first UTF-16 unit upper-cased; half a surrogate pair stays as it is.
+        "sentence-case" => first.len_utf16() > 1 || first.to_uppercase().eq([first]),
         "upper-case" => input.to_uppercase() == input,
         "lower-case" => input.to_lowercase() == input,
         // lodash startCase: words joined by single spaces, each capitalised, no punctuation.
         "start-case" => {
             words().collect::<Vec<_>>().join(" ") == input
-                && words().all(|word| word.chars().next().is_some_and(|c| !c.is_lowercase()))
+                && words().all(|word| word.chars().next().is_some_and(|c| c.to_uppercase().eq([c])))
         }
         // lodash upperFirst(camelCase): one run of capitalised words, nothing between them.
         "pascal-case" => {
             let chars: Vec<char> = input.chars().collect();
             chars.iter().all(|c| c.is_alphanumeric())
-                && first_is_upper
+                && first.to_uppercase().eq([first])
                 && !chars
                     .windows(2)
                     .any(|pair| pair[0].is_uppercase() && pair[1].is_uppercase())
         }
         _ => false,
-    }
+    };
+    // The converted text starting with a digit also counts as "in the case".
+    transformed_matches || first.is_ascii_digit()
 }
 
 #[cfg(test)]
@@ -511,7 +609,7 @@ mod tests {
             ("feat: Add Feature", &["subject-case"]),
             ("feat: add x.", &["subject-full-stop"]),
             ("feat:", &["type-empty", "subject-empty"]),
-            (" feat: add x", &["header-trim"]),
+            (" feat: add x", &["header-trim", "type-empty", "subject-empty"]),
             ("feat: add x ", &["header-trim"]),
         ];
         for (message, expected) in cases {
@@ -538,8 +636,16 @@ mod tests {
         );
         let long_body = format!("fix: x\n\n{}\n", "y".repeat(101));
         assert_eq!(errors(&long_body), ["body-max-line-length"]);
-        let long_footer = format!("fix: x\n\nbody\n\nRefs: {}\n", "1".repeat(100));
+        // commitlint's footer starts at the first issue reference or BREAKING CHANGE note.
+        let long_footer = format!("fix: x\n\nbody\n\nRefs: #{}\n", "1".repeat(100));
         assert_eq!(errors(&long_footer), ["footer-max-line-length"]);
+        let not_a_footer = format!("fix: x\n\nbody\n\nRefs: {}\n", "1".repeat(100));
+        assert_eq!(errors(&not_a_footer), ["body-max-line-length"]);
+        // commitlint 20: a line with a URL may be as long as it needs.
+        let link = format!("https://github.com/o/r/compare/v1.0.0...v1.1.0?{}", "x".repeat(80));
+        let bump = format!("chore(deps): bump x from 1.0.0 to 1.1.0\n\n- [Commits]({link})\n\nRefs: #4 {link}\n");
+        assert!(errors(&bump).is_empty(), "{:?}", errors(&bump));
+        assert_eq!(errors(&format!("fix: x\n\nhttp:// {}\n", "y".repeat(100))), ["body-max-line-length"]);
         // Comment lines (commit-msg hook input) are not part of the message.
         assert!(rules(&format!("fix: x\n\n# {}\n", "z".repeat(200))).is_empty());
     }
@@ -589,6 +695,61 @@ mod tests {
             ..GuardConfig::default()
         };
         assert!(Linter::new(&bad_case).is_err());
+    }
+
+    #[test]
+    fn the_ignore_list_applies_to_every_path() {
+        let linter = linter();
+        for message in [
+            "Merge branch 'feature/b' into feature/a",
+            "Merge pull request #7 from org/feature/x",
+            "Merge tag 'v1.2.0'",
+            "Revert \"feat: add x\"\n\nThis reverts commit abcdef1.\n",
+            "Reapply \"feat: add x\"",
+            "fixup! feat: add x",
+            "squash! feat: add x",
+            "amend! feat: add x",
+            "1.2.3",
+            "chore(release): v1.2.3 [skip ci]",
+            "Merged PR 12: add x",
+            "Automatic merge from release",
+            "Auto-merged a into b",
+            "Merge remote-tracking branch 'origin/main'",
+        ] {
+            for verdict in [
+                linter.check_commit(message, 1, None),
+                linter.check_edit(message, false),
+                linter.check_title(message),
+            ] {
+                assert!(verdict.skipped && verdict.passed(), "{message:?}: {verdict:?}");
+            }
+        }
+        // Not on the list: linted like any message.
+        for message in ["Merge commit 'abc1234'", "Merge branches 'a' and 'b'", "revert: x"] {
+            assert!(!linter.check_edit(message, false).skipped, "{message:?}");
+        }
+        // The hook during a merge: the commit gets two parents, whatever its message.
+        let merging = linter.check_edit("Merge commit 'abc1234'", true);
+        assert_eq!((merging.special, merging.skipped), (Some(SpecialKind::Merge), true));
+        assert!(!linter.check_edit("bad message", false).passed());
+
+        let own = Linter::new(&GuardConfig {
+            default_ignores: false,
+            ignores: vec![r"^WIP\b".into(), r"(?m)^Release-As: ".into()],
+            ..GuardConfig::default()
+        })
+        .expect("valid patterns");
+        assert!(!own.check_edit("Merge branch 'x'", false).passed());
+        assert!(own.check_commit("Merge branch 'x'", 2, None).skipped, "parents still count");
+        let wip = own.check_edit("WIP try things", false);
+        assert_eq!((wip.special, wip.skipped), (Some(SpecialKind::Ignored), true));
+        assert!(own.check_commit("feat: x\n\nRelease-As: 2.0.0", 1, None).skipped);
+        let bad = GuardConfig {
+            ignores: vec!["(unclosed".into()],
+            ..GuardConfig::default()
+        };
+        let error = Linter::new(&bad).expect_err("bad pattern").to_string();
+        assert!(error.contains("guard.ignores") && error.contains("(unclosed"), "{error}");
     }
 
     #[test]
@@ -642,9 +803,10 @@ mod tests {
     #[test]
     fn pull_request_titles_are_headers() {
         let linter = linter();
-        assert!(linter.lint_title("feat(upload): resume uploads").is_empty());
+        assert!(linter.check_title("feat(upload): resume uploads").findings.is_empty());
         let findings: Vec<_> = linter
-            .lint_title("Resume uploads")
+            .check_title("Resume uploads")
+            .findings
             .into_iter()
             .map(|f| f.rule)
             .collect();

@@ -10,7 +10,7 @@ use shipgate_core::actions::{Event, Runtime};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
-use crate::lint::{Finding, Linter};
+use crate::lint::{Finding, Linter, SpecialKind};
 use crate::report::{self, Violation};
 
 /// The `--json` document of `message`.
@@ -20,6 +20,10 @@ pub struct MessageReport {
     pub kind: &'static str,
     pub header: String,
     pub passed: bool,
+    /// Set when the message is of a special kind (merge, revert, ...).
+    pub special: Option<SpecialKind>,
+    /// True when it was not linted because of `special` (commitlint's ignores).
+    pub skipped: bool,
     pub findings: Vec<Finding>,
 }
 
@@ -32,21 +36,39 @@ pub enum MessageSource<'a> {
     Event,
 }
 
-/// Lints `text` as a message or a title.
-pub fn lint(linter: &Linter, text: &str, pr_title: bool) -> MessageReport {
-    let findings = if pr_title {
-        linter.lint_title(text)
+/// Lints `text` as a message or a title, ignore list first. `merging`: git
+/// is concluding a merge, so the commit will have two parents.
+pub fn lint(linter: &Linter, text: &str, pr_title: bool, merging: bool) -> MessageReport {
+    let verdict = if pr_title {
+        linter.check_title(text)
     } else {
-        linter.lint_message(text)
+        linter.check_edit(text, merging)
     };
-    let passed = !findings.iter().any(|f| f.severity == crate::lint::Severity::Error);
     let stripped = shipgate_core::commit::strip_comments(text);
     MessageReport {
         kind: if pr_title { "pull-request-title" } else { "message" },
         header: shipgate_core::commit::layout(&stripped).header.to_string(),
-        passed,
-        findings,
+        passed: verdict.passed(),
+        special: verdict.special,
+        skipped: verdict.skipped,
+        findings: verdict.findings,
     }
+}
+
+/// Whether `path` is a message file in the git directory of the repository
+/// here (how git calls `commit-msg`: `.git/COMMIT_EDITMSG`, `.git/MERGE_MSG`)
+/// while a merge is being concluded (`MERGE_HEAD` exists).
+pub fn merge_in_progress(path: &Path) -> bool {
+    let Ok(repo) = git2::Repository::open_from_env() else {
+        return false;
+    };
+    let git_dir = repo.path().canonicalize();
+    let parent = path
+        .canonicalize()
+        .ok()
+        .and_then(|file| file.parent().map(Path::to_path_buf));
+    matches!((git_dir, parent), (Ok(git_dir), Some(parent)) if git_dir == parent)
+        && repo.path().join("MERGE_HEAD").is_file()
 }
 
 /// Runs `message`.
@@ -55,11 +77,14 @@ pub fn run(globals: &GlobalArgs, source: MessageSource<'_>, pr_title: bool) -> R
     let loaded = cli::load_config(globals)?;
     let linter = Linter::new(&loaded.config.guard)?;
     let runtime = Runtime::detect();
-    let text = match source {
-        MessageSource::Path(path) => read_source(path)?,
-        MessageSource::Event => event_title(&runtime)?,
+    let (text, merging) = match source {
+        MessageSource::Path(path) => (
+            read_source(path)?,
+            !pr_title && path != Path::new("-") && merge_in_progress(path),
+        ),
+        MessageSource::Event => (event_title(&runtime)?, false),
     };
-    let report = lint(&linter, &text, pr_title);
+    let report = lint(&linter, &text, pr_title, merging);
     let violations: Vec<Violation> = report
         .findings
         .iter()
@@ -121,12 +146,16 @@ mod tests {
     #[test]
     fn reports_carry_the_header_and_verdict() {
         let linter = Linter::new(&GuardConfig::default()).expect("defaults");
-        let report = lint(&linter, "# comment\nfeat: Add x.\n", false);
+        let report = lint(&linter, "feat: Add x.\n# comment\n", false, false);
         assert_eq!(report.header, "feat: Add x.");
         assert!(!report.passed);
         let rules: Vec<_> = report.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, ["subject-case", "subject-full-stop"]);
-        let title = lint(&linter, "feat(upload): resume uploads", true);
+        let title = lint(&linter, "feat(upload): resume uploads", true, false);
         assert!(title.passed && title.kind == "pull-request-title");
+        let revert = lint(&linter, "Revert \"feat(upload): resume uploads\"", true, false);
+        assert!(revert.passed && revert.skipped, "{revert:?}");
+        let merge = lint(&linter, "sync develop\n", false, true);
+        assert_eq!((merge.special, merge.skipped), (Some(SpecialKind::Merge), true));
     }
 }

@@ -10,6 +10,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+pub mod ignore;
+pub mod js;
+
 /// A parsed conventional commit message. All text borrows from the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConventionalCommit<'a> {

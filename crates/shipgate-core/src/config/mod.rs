@@ -326,9 +326,18 @@ pub struct GuardConfig {
     pub warning_rules: Vec<String>,
     /// Rules that are not checked at all.
     pub disabled_rules: Vec<String>,
-    /// Merge commits (`Merge branch ...`): skipped, as commitlint's default ignores do.
+    /// commitlint's default ignore list (`defaultIgnores`): merge, revert,
+    /// reapply, `fixup!`/`squash!`/`amend!` and bare-version messages are not
+    /// linted. `false` lints them (merge commits recognised by their parents
+    /// still follow `merge_commits`).
+    pub default_ignores: bool,
+    /// Regular expressions (Rust `regex` syntax) matched against the whole
+    /// message; a message any of them matches is not linted (commitlint's `ignores`).
+    pub ignores: Vec<String>,
+    /// Merge commits (two or more parents, a merge in progress in the hook, or
+    /// a merge message of the default ignore list): skipped, as commitlint's default ignores do.
     pub merge_commits: SpecialCommitPolicy,
-    /// git's `Revert "..."` commits: skipped, as commitlint's default ignores do.
+    /// git's `Revert "..."` and `Reapply "..."` commits: skipped, as commitlint's default ignores do.
     pub revert_commits: SpecialCommitPolicy,
     /// `fixup!`, `squash!` and `amend!` commits: skipped, as commitlint's default ignores do.
     pub fixup_commits: SpecialCommitPolicy,
@@ -389,6 +398,8 @@ impl Default for GuardConfig {
             subject_full_stop: ".".to_string(),
             warning_rules: strings(&["body-leading-blank", "footer-leading-blank"]),
             disabled_rules: Vec::new(),
+            default_ignores: true,
+            ignores: Vec::new(),
             merge_commits: SpecialCommitPolicy::Skip,
             revert_commits: SpecialCommitPolicy::Skip,
             fixup_commits: SpecialCommitPolicy::Skip,

@@ -18,6 +18,44 @@ pub struct BranchVerdict {
     pub merges_into: Vec<String>,
     /// For a rejected name: the closest name the flow allows.
     pub suggestion: Option<String>,
+    /// Why git itself refuses the name (`git check-ref-format`), when it does.
+    pub invalid: Option<String>,
+}
+
+/// Why git refuses `branch` as a branch name, if it does: libgit2's
+/// reference-name check (`git check-ref-format`) on `refs/heads/<branch>`,
+/// plus what `git branch` adds (no leading `-`, not `HEAD`). The reason names
+/// the rule of git-check-ref-format(1) that the name breaks.
+pub fn ref_format_problem(branch: &str) -> Option<String> {
+    let valid = git2::Reference::is_valid_name(&format!("refs/heads/{branch}"));
+    let reason = if branch.starts_with('-') {
+        "a branch name cannot start with `-`"
+    } else if branch == "HEAD" {
+        "`HEAD` is not a branch name"
+    } else if valid {
+        return None;
+    } else if branch.is_empty() {
+        "the name is empty"
+    } else if branch.contains("..") {
+        "it contains `..`"
+    } else if branch.starts_with('/') || branch.ends_with('/') || branch.contains("//") {
+        "it starts or ends with `/`, or contains `//`"
+    } else if branch.split('/').any(|part| part.starts_with('.')) {
+        "a `/`-separated part starts with `.`"
+    } else if branch.split('/').any(|part| part.ends_with(".lock")) {
+        "a `/`-separated part ends with `.lock`"
+    } else if branch.ends_with('.') {
+        "it ends with `.`"
+    } else if branch.contains("@{") || branch == "@" {
+        "it contains `@{` or is `@`"
+    } else if branch.contains(|c: char| c.is_ascii_control() || c == ' ') {
+        "it contains a space or a control character"
+    } else if branch.contains(['~', '^', ':', '?', '*', '[', '\\']) {
+        "it contains one of `~ ^ : ? * [ \\`"
+    } else {
+        "git does not accept it as a reference name"
+    };
+    Some(format!("`{branch}` is not a valid git branch name: {reason} (git check-ref-format)"))
 }
 
 /// Whether `branch` only uses the characters seed 000's branch names use.
@@ -31,6 +69,18 @@ pub fn has_plain_characters(branch: &str) -> bool {
 /// and, with `[guard] lowercase_branch_names`, its characters.
 pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
     let flow = &config.flow;
+    if let Some(reason) = ref_format_problem(branch) {
+        return BranchVerdict {
+            branch: branch.to_string(),
+            allowed: false,
+            rule: None,
+            environment: None,
+            protected: false,
+            merges_into: Vec::new(),
+            suggestion: suggest(flow, branch).filter(|name| ref_format_problem(name).is_none()),
+            invalid: Some(reason),
+        };
+    }
     let plain = !config.guard.lowercase_branch_names || has_plain_characters(branch);
     match flow.rule_for(branch) {
         Some(rule) => BranchVerdict {
@@ -41,6 +91,7 @@ pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
             protected: rule.protected,
             merges_into: rule.targets.iter().map(|t| t.as_str().to_string()).collect(),
             suggestion: if plain { None } else { suggest(flow, branch) },
+            invalid: None,
         },
         None => BranchVerdict {
             branch: branch.to_string(),
@@ -50,6 +101,7 @@ pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
             protected: false,
             merges_into: Vec::new(),
             suggestion: suggest(flow, branch),
+            invalid: None,
         },
     }
 }
@@ -87,7 +139,12 @@ pub fn suggest(flow: &FlowConfig, branch: &str) -> Option<String> {
     }
     candidates
         .into_iter()
-        .filter(|candidate| candidate != branch && !candidate.ends_with('/') && has_plain_characters(candidate))
+        .filter(|candidate| {
+            candidate != branch
+                && !candidate.ends_with('/')
+                && has_plain_characters(candidate)
+                && git2::Reference::is_valid_name(&format!("refs/heads/{candidate}"))
+        })
         .find(|candidate| flow.rule_for(candidate).is_some())
 }
 
@@ -117,6 +174,7 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
 
 fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {
     let mut text = match (&verdict.rule, verdict.allowed) {
+        _ if verdict.invalid.is_some() => verdict.invalid.clone().unwrap_or_default(),
         (Some(rule), true) => {
             let mut text = format!("{}: allowed by `{rule}`", verdict.branch);
             if let Some(env) = &verdict.environment {
@@ -234,5 +292,37 @@ mod tests {
         };
         assert!(check_branch(&relaxed, "feature/Login").allowed);
         assert_eq!(check_branch(&config, "release/v1.2").suggestion, None, "no good guess");
+    }
+
+    #[test]
+    fn names_git_refuses_are_refused_with_gits_reason() {
+        let config = Config::default();
+        let cases = [
+            ("feature/a..b", "contains `..`"),
+            ("feature/x/", "ends with `/`"),
+            ("feature//x", "contains `//`"),
+            ("feature/x.lock", "ends with `.lock`"),
+            ("feature/.x", "starts with `.`"),
+            ("feature/x.", "ends with `.`"),
+            ("feature/a@{1}", "`@{`"),
+            ("feature/a b", "a space"),
+            ("feature/a~1", "`~ ^ : ? * [ \\`"),
+            ("feature/a:b", "`~ ^ : ? * [ \\`"),
+            ("-x", "cannot start with `-`"),
+            ("HEAD", "not a branch name"),
+        ];
+        for (name, reason) in cases {
+            let verdict = check_branch(&config, name);
+            assert!(!verdict.allowed, "{name}");
+            let invalid = verdict.invalid.clone().unwrap_or_default();
+            assert!(invalid.contains(reason) && invalid.contains("git check-ref-format"), "{name}: {invalid}");
+            assert_eq!(describe(&verdict, &config.flow).lines().next(), Some(invalid.as_str()));
+        }
+        assert_eq!(ref_format_problem("feature/ok-name_1.2"), None);
+        assert_eq!(
+            check_branch(&config, "feature/x.lock").suggestion,
+            None,
+            "no suggestion git would refuse"
+        );
     }
 }

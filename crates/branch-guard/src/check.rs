@@ -49,7 +49,10 @@ fn evaluate(globals: &GlobalArgs, repo: Option<&str>, runtime: &Runtime) -> Resu
                 .suggestion
                 .map(|s| format!("; rename it to `{s}`"))
                 .unwrap_or_default();
-            let message = format!("branch `{branch}` does not follow the flow{fix}");
+            let message = match &verdict.invalid {
+                Some(reason) => format!("branch {reason}{fix}"),
+                None => format!("branch `{branch}` does not follow the flow{fix}"),
+            };
             text.push_str(&format!("✖ {message}\n"));
             violations.push(Violation::policy("branch-name", branch, message));
         }

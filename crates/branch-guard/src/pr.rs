@@ -60,6 +60,13 @@ pub fn check_flow(config: &Config, base: &str, head: &str) -> PrVerdict {
     let subject = format!("{head} → {base}");
     let name_verdict = crate::branch::check_branch(config, head);
     match rule {
+        _ if name_verdict.invalid.is_some() => {
+            violations.push(Violation::policy(
+                "flow-source",
+                &subject,
+                name_verdict.invalid.clone().unwrap_or_default(),
+            ));
+        }
         Some(_) if !name_verdict.allowed => {
             let suggestion = name_verdict
                 .suggestion

@@ -38,22 +38,38 @@ pub struct Problem {
     pub fix: String,
 }
 
-/// Parses git's pre-push input; blank lines are ignored.
+/// Parses git's pre-push input; blank lines are ignored. Shas must be
+/// complete (40 hex digits, or 64 in a SHA-256 repository): git always
+/// writes them so, and a shortened one would be read as a different object.
 pub fn parse_lines(input: &str) -> Result<Vec<PushLine>> {
     input
         .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            let invalid = || Error::usage(format!("unexpected pre-push input line `{line}`: expected `<local ref> <local sha> <remote ref> <remote sha>`"));
+            let invalid = |why: &str| {
+                Error::usage(format!(
+                    "pre-push input line {} is malformed ({why}): `{}`; git writes `<local ref> <local sha> <remote ref> <remote sha>`",
+                    index + 1,
+                    line.trim()
+                ))
+            };
             let [local_ref, local_sha, remote_ref, remote_sha] = fields[..] else {
-                return Err(invalid());
+                return Err(invalid(&format!("{} fields, not 4", fields.len())));
+            };
+            let sha = |text: &str, what: &str| {
+                let full = matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_hexdigit());
+                match Oid::from_str(text) {
+                    Ok(oid) if full => Ok(oid),
+                    _ => Err(invalid(&format!("the {what} `{text}` is not a full hexadecimal object name"))),
+                }
             };
             Ok(PushLine {
                 local_ref: local_ref.to_string(),
-                local_sha: Oid::from_str(local_sha).map_err(|_| invalid())?,
+                local_sha: sha(local_sha, "local sha")?,
                 remote_ref: remote_ref.to_string(),
-                remote_sha: Oid::from_str(remote_sha).map_err(|_| invalid())?,
+                remote_sha: sha(remote_sha, "remote sha")?,
             })
         })
         .collect()
@@ -114,14 +130,14 @@ pub fn check(
                     ),
                     None => format!("name it after one of: {}", patterns.join(", ")),
                 };
-                problems.push(problem(
-                    "branch-name",
-                    format!(
+                let message = match &verdict.invalid {
+                    Some(reason) => format!("new branch {reason}"),
+                    None => format!(
                         "new branch `{branch_name}` does not follow the flow ({}; lower-case a-z 0-9 - _ . /)",
                         patterns.join(", ")
                     ),
-                    fix,
-                ));
+                };
+                problems.push(problem("branch-name", message, fix));
             }
             problems.extend(commit_problems(repo, linter, remote, line)?);
         } else if let Some(tag) = line.remote_ref.strip_prefix("refs/tags/") {
@@ -275,7 +291,19 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].remote_sha.is_zero() && !lines[0].local_sha.is_zero());
         assert!(lines[1].local_sha.is_zero());
-        let error = parse_lines("refs/heads/x nope").expect_err("malformed").to_string();
-        assert!(error.contains("unexpected pre-push input line"), "{error}");
+        let error = parse_lines(&format!("{input}refs/heads/x nope\n"))
+            .expect_err("malformed")
+            .to_string();
+        assert_eq!(
+            error,
+            "pre-push input line 4 is malformed (2 fields, not 4): `refs/heads/x nope`; git writes `<local ref> <local sha> <remote ref> <remote sha>`"
+        );
+        let short = parse_lines(&format!("refs/heads/x abc123 refs/heads/x {zero}\n"))
+            .expect_err("abbreviated")
+            .to_string();
+        assert!(
+            short.starts_with("pre-push input line 1 is malformed (the local sha `abc123` is not a full hexadecimal object name)"),
+            "{short}"
+        );
     }
 }

@@ -224,3 +224,45 @@ fn pre_commit_framework_variables_stand_in_for_stdin() {
         both(&output)
     );
 }
+
+#[test]
+fn malformed_input_is_a_usage_error_naming_the_line() {
+    let (repo, _remote) = setup();
+    let head = repo.head();
+    let zero = "0".repeat(40);
+    let input = format!("refs/heads/feature/x {head} refs/heads/feature/x {zero}\nrefs/heads/feature/y abc123 refs/heads/feature/y {zero}\n");
+    let mut command = common::isolated(common::bin(), repo.path());
+    command.args(["pre-push", "origin", "file:///remote"]);
+    let output = common::run_with_stdin(command, &input);
+    assert_eq!(output.status.code(), Some(2), "{}", both(&output));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{}", both(&output));
+    assert!(
+        stderr.contains("pre-push input line 2 is malformed (the local sha `abc123` is not a full hexadecimal object name)"),
+        "{}",
+        both(&output)
+    );
+}
+
+#[test]
+fn new_branches_git_would_refuse_are_blocked_with_gits_reason() {
+    let (repo, _remote) = setup();
+    let head = repo.head();
+    let zero = "0".repeat(40);
+    let input = format!("refs/heads/feature/x {head} refs/heads/feature/a..b {zero}\n");
+    let mut command = common::isolated(common::bin(), repo.path());
+    command.args(["pre-push", "origin", "file:///remote"]);
+    let output = common::run_with_stdin(command, &input);
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert!(
+        text(&output.stderr).contains("new branch `feature/a..b` is not a valid git branch name: it contains `..`"),
+        "{}",
+        both(&output)
+    );
+    let output = guard(repo.path(), &["branch", "feature/x.lock"]);
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    assert_eq!(
+        text(&output.stdout),
+        "`feature/x.lock` is not a valid git branch name: a `/`-separated part ends with `.lock` (git check-ref-format)\n"
+    );
+}

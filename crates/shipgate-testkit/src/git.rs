@@ -47,6 +47,32 @@ fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Runs git in `dir` as a person would, hooks and all (the fixture's own
+/// helpers pass `--no-verify`): no user or system config, fixed identities,
+/// no editor (`GIT_EDITOR=true` keeps the message git prepared), plus
+/// `env`. Returns the output, success or not, for the test to judge.
+pub fn git_with_hooks(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_EDITOR", "true")
+        .env("GIT_AUTHOR_NAME", AUTHOR_NAME)
+        .env("GIT_AUTHOR_EMAIL", AUTHOR_EMAIL)
+        .env("GIT_COMMITTER_NAME", AUTHOR_NAME)
+        .env("GIT_COMMITTER_EMAIL", AUTHOR_EMAIL)
+        .env("LC_ALL", "C")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run `git`: {err}; install git (apt-get install git) to run these tests"))
+}
+
 fn date_of(step: u64) -> String {
     format!("{} +0000", BASE_EPOCH + step * 60)
 }

@@ -56,9 +56,7 @@ pub fn guard(dir: &Path, args: &[&str]) -> Output {
 
 /// git `args` in `dir`, hooks enabled (unlike the fixture's own helpers).
 pub fn git(dir: &Path, args: &[&str]) -> Output {
-    let mut command = isolated("git", dir);
-    command.args(args);
-    command.output().expect("run git")
+    shipgate_testkit::git::git_with_hooks(dir, args, &[])
 }
 
 pub fn text(bytes: &[u8]) -> String {

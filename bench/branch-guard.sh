@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# branch-guard against commitlint 19 (@commitlint/cli +
+# branch-guard against commitlint 20 (@commitlint/cli +
 # @commitlint/config-conventional, npm; `cargo xtask install-tools` installs
 # them into .tools/node): one message, and 1,000 new commits (commitlint
 # --from/--to versus branch-guard's pre-push hook on the same range).
@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 
 here=$(cd "$(dirname "$0")" && pwd)
 command -v commitlint >/dev/null || {
-    echo "branch-guard bench: commitlint is missing; install it with: npm install --prefix .tools/node @commitlint/cli@19 @commitlint/config-conventional@19" >&2
+    echo "branch-guard bench: commitlint is missing; install it with: cargo xtask install-tools" >&2
     exit 1
 }
 guard="$SHIPGATE_BIN_DIR/branch-guard"

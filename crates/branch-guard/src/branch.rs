@@ -55,7 +55,9 @@ pub fn ref_format_problem(branch: &str) -> Option<String> {
     } else {
         "git does not accept it as a reference name"
     };
-    Some(format!("`{branch}` is not a valid git branch name: {reason} (git check-ref-format)"))
+    Some(format!(
+        "`{branch}` is not a valid git branch name: {reason} (git check-ref-format)"
+    ))
 }
 
 /// Whether `branch` only uses the characters seed 000's branch names use.
@@ -315,7 +317,10 @@ mod tests {
             let verdict = check_branch(&config, name);
             assert!(!verdict.allowed, "{name}");
             let invalid = verdict.invalid.clone().unwrap_or_default();
-            assert!(invalid.contains(reason) && invalid.contains("git check-ref-format"), "{name}: {invalid}");
+            assert!(
+                invalid.contains(reason) && invalid.contains("git check-ref-format"),
+                "{name}: {invalid}"
+            );
             assert_eq!(describe(&verdict, &config.flow).lines().next(), Some(invalid.as_str()));
         }
         assert_eq!(ref_format_problem("feature/ok-name_1.2"), None);

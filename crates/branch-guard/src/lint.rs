@@ -177,7 +177,9 @@ impl Linter {
                 Regex::new(pattern).map_err(|e| {
                     let reason = e.to_string();
                     let reason = reason.lines().last().unwrap_or_default().trim().to_string();
-                    Error::usage(format!("guard.ignores: `{pattern}` is not a regular expression: {reason}"))
+                    Error::usage(format!(
+                        "guard.ignores: `{pattern}` is not a regular expression: {reason}"
+                    ))
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -434,13 +436,22 @@ impl Linter {
             }
         }
         for (rule, part, max, what) in [
-            ("body-max-line-length", parsed.body(), config.body_max_line_length, "body"),
-            ("footer-max-line-length", parsed.footer(), config.footer_max_line_length, "footer"),
+            (
+                "body-max-line-length",
+                parsed.body(),
+                config.body_max_line_length,
+                "body",
+            ),
+            (
+                "footer-max-line-length",
+                parsed.footer(),
+                config.footer_max_line_length,
+                "footer",
+            ),
         ] {
             let max = max as usize;
-            let long = part.and_then(|text| {
-                js::split_lines(text).find(|line| js::length(line) > max && !has_link(line))
-            });
+            let long =
+                part.and_then(|text| js::split_lines(text).find(|line| js::length(line) > max && !has_link(line)));
             if let Some(line) = long {
                 self.push(findings, rule, || {
                     format!(
@@ -456,7 +467,10 @@ impl Linter {
 /// `subject-full-stop`: the header's last character is `stop`, unless the
 /// header ends with `...`, or its first `:` is its last character.
 fn has_full_stop(header: &str, stop: &str) -> bool {
-    if header.find(':').is_some_and(|colon| colon > 0 && colon == header.len() - 1) {
+    if header
+        .find(':')
+        .is_some_and(|colon| colon > 0 && colon == header.len() - 1)
+    {
         return false;
     }
     let mut stop_chars = stop.chars();
@@ -645,7 +659,10 @@ mod tests {
         let link = format!("https://github.com/o/r/compare/v1.0.0...v1.1.0?{}", "x".repeat(80));
         let bump = format!("chore(deps): bump x from 1.0.0 to 1.1.0\n\n- [Commits]({link})\n\nRefs: #4 {link}\n");
         assert!(errors(&bump).is_empty(), "{:?}", errors(&bump));
-        assert_eq!(errors(&format!("fix: x\n\nhttp:// {}\n", "y".repeat(100))), ["body-max-line-length"]);
+        assert_eq!(
+            errors(&format!("fix: x\n\nhttp:// {}\n", "y".repeat(100))),
+            ["body-max-line-length"]
+        );
         // Comment lines (commit-msg hook input) are not part of the message.
         assert!(rules(&format!("fix: x\n\n# {}\n", "z".repeat(200))).is_empty());
     }
@@ -740,7 +757,10 @@ mod tests {
         })
         .expect("valid patterns");
         assert!(!own.check_edit("Merge branch 'x'", false).passed());
-        assert!(own.check_commit("Merge branch 'x'", 2, None).skipped, "parents still count");
+        assert!(
+            own.check_commit("Merge branch 'x'", 2, None).skipped,
+            "parents still count"
+        );
         let wip = own.check_edit("WIP try things", false);
         assert_eq!((wip.special, wip.skipped), (Some(SpecialKind::Ignored), true));
         assert!(own.check_commit("feat: x\n\nRelease-As: 2.0.0", 1, None).skipped);
@@ -749,7 +769,10 @@ mod tests {
             ..GuardConfig::default()
         };
         let error = Linter::new(&bad).expect_err("bad pattern").to_string();
-        assert!(error.contains("guard.ignores") && error.contains("(unclosed"), "{error}");
+        assert!(
+            error.contains("guard.ignores") && error.contains("(unclosed"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -302,7 +302,9 @@ mod tests {
             .expect_err("abbreviated")
             .to_string();
         assert!(
-            short.starts_with("pre-push input line 1 is malformed (the local sha `abc123` is not a full hexadecimal object name)"),
+            short.starts_with(
+                "pre-push input line 1 is malformed (the local sha `abc123` is not a full hexadecimal object name)"
+            ),
             "{short}"
         );
     }

@@ -33,7 +33,9 @@ fn message(repo: &GitFixture, rev: &str) -> String {
 }
 
 fn parents(repo: &GitFixture, rev: &str) -> usize {
-    repo.run_git(&["log", "-1", "--format=%P", rev]).split_whitespace().count()
+    repo.run_git(&["log", "-1", "--format=%P", rev])
+        .split_whitespace()
+        .count()
 }
 
 /// A hand-written commit on a new branch from main.
@@ -68,10 +70,26 @@ fn merges_git_writes_the_message_for_go_through() {
 #[test]
 fn a_conflicted_merge_resolved_and_committed_goes_through() {
     let repo = setup();
-    feature(&repo, "feature/x", "app.txt", "one\nTWO from x\nthree\n", "fix: shout two");
-    feature(&repo, "feature/y", "app.txt", "one\ntwo from y\nthree\n", "fix: explain two");
+    feature(
+        &repo,
+        "feature/x",
+        "app.txt",
+        "one\nTWO from x\nthree\n",
+        "fix: shout two",
+    );
+    feature(
+        &repo,
+        "feature/y",
+        "app.txt",
+        "one\ntwo from y\nthree\n",
+        "fix: explain two",
+    );
     let conflicted = git_with_hooks(repo.path(), &["merge", "feature/x"], &[]);
-    assert!(!conflicted.status.success(), "expected a conflict: {}", both(&conflicted));
+    assert!(
+        !conflicted.status.success(),
+        "expected a conflict: {}",
+        both(&conflicted)
+    );
     assert!(text(&conflicted.stdout).contains("CONFLICT"), "{}", both(&conflicted));
     repo.write_file("app.txt", "one\ntwo from both\nthree\n");
     git_ok(&repo, &["add", "app.txt"]);
@@ -84,7 +102,13 @@ fn a_conflicted_merge_resolved_and_committed_goes_through() {
 #[test]
 fn revert_fixup_autosquash_and_cherry_pick_go_through() {
     let repo = setup();
-    feature(&repo, "feature/upload", "upload.txt", "v1\n", "feat(upload): resume uploads");
+    feature(
+        &repo,
+        "feature/upload",
+        "upload.txt",
+        "v1\n",
+        "feat(upload): resume uploads",
+    );
     let first = repo.head();
 
     repo.write_file("upload.txt", "v2\n");
@@ -125,7 +149,11 @@ fn a_bad_hand_written_message_is_still_refused() {
     assert!(!output.status.success(), "{}", both(&output));
     // git shows a commit-msg hook's output on stderr.
     let report = text(&output.stderr);
-    assert!(report.contains("[type-empty]") && report.contains("[subject-empty]"), "{}", both(&output));
+    assert!(
+        report.contains("[type-empty]") && report.contains("[subject-empty]"),
+        "{}",
+        both(&output)
+    );
     assert_eq!(repo.head(), before, "nothing was committed");
     // A message that only looks like git's is linted: this is no merge in progress.
     let output = git_with_hooks(repo.path(), &["commit", "-m", "Merge commit 'abc1234'"], &[]);

@@ -68,12 +68,19 @@ fn every_recorded_verdict_is_branch_guards() {
             };
             failing += usize::from(!theirs.0);
             if ours != theirs {
-                differences.push(format!("{mode} {message:?}\n  commitlint:   {theirs:?}\n  branch-guard: {ours:?}"));
+                differences.push(format!(
+                    "{mode} {message:?}\n  commitlint:   {theirs:?}\n  branch-guard: {ours:?}"
+                ));
             }
         }
     }
     assert!(failing > 100, "the corpus must hold failing messages too ({failing})");
-    assert!(differences.is_empty(), "{} differences:\n{}", differences.len(), differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "{} differences:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
 }
 
 #[test]

@@ -230,7 +230,9 @@ fn malformed_input_is_a_usage_error_naming_the_line() {
     let (repo, _remote) = setup();
     let head = repo.head();
     let zero = "0".repeat(40);
-    let input = format!("refs/heads/feature/x {head} refs/heads/feature/x {zero}\nrefs/heads/feature/y abc123 refs/heads/feature/y {zero}\n");
+    let input = format!(
+        "refs/heads/feature/x {head} refs/heads/feature/x {zero}\nrefs/heads/feature/y abc123 refs/heads/feature/y {zero}\n"
+    );
     let mut command = common::isolated(common::bin(), repo.path());
     command.args(["pre-push", "origin", "file:///remote"]);
     let output = common::run_with_stdin(command, &input);
@@ -238,7 +240,9 @@ fn malformed_input_is_a_usage_error_naming_the_line() {
     let stderr = text(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{}", both(&output));
     assert!(
-        stderr.contains("pre-push input line 2 is malformed (the local sha `abc123` is not a full hexadecimal object name)"),
+        stderr.contains(
+            "pre-push input line 2 is malformed (the local sha `abc123` is not a full hexadecimal object name)"
+        ),
         "{}",
         both(&output)
     );

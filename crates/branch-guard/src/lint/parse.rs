@@ -276,7 +276,10 @@ mod tests {
         assert_eq!(header(": x"), (None, None, Some("x")));
         assert_eq!(header("feat(): x"), (Some("feat"), None, Some("x")));
         assert_eq!(header("feat(a): b (c): d"), (Some("feat"), Some("a): b (c"), Some("d")));
-        assert_eq!(header("feat(a): b (c)!: d"), (Some("feat"), Some("a): b (c"), Some("d")));
+        assert_eq!(
+            header("feat(a): b (c)!: d"),
+            (Some("feat"), Some("a): b (c"), Some("d"))
+        );
         assert_eq!(header("fé(a): x"), (None, None, None));
         assert_eq!(header("Merge branch 'x'"), (None, None, None));
     }
@@ -284,7 +287,10 @@ mod tests {
     #[test]
     fn the_footer_starts_at_the_first_reference_or_note() {
         let parsed = parse("fix: x\n\nsee #12 here\nmore", None);
-        assert_eq!((parsed.body.as_deref(), parsed.footer.as_deref()), (Some(""), Some("see #12 here\nmore")));
+        assert_eq!(
+            (parsed.body.as_deref(), parsed.footer.as_deref()),
+            (Some(""), Some("see #12 here\nmore"))
+        );
         let parsed = parse("fix: x\n\nprefix the thing\nResolves: #1", None);
         assert_eq!(parsed.body.as_deref(), Some("prefix the thing"));
         assert_eq!(parsed.footer.as_deref(), Some("Resolves: #1"));
@@ -297,7 +303,15 @@ mod tests {
 
     #[test]
     fn references_follow_the_parser() {
-        for line in ["#12", "see #12", "(#12)", "a#b c", "Closes #4", "fixes the prefix #12", "x #a-b,"] {
+        for line in [
+            "#12",
+            "see #12",
+            "(#12)",
+            "a#b c",
+            "Closes #4",
+            "fixes the prefix #12",
+            "x #a-b,",
+        ] {
             assert!(has_reference(line), "{line}");
         }
         for line in [
@@ -322,7 +336,11 @@ mod tests {
         let edited = parse(text, Some('#'));
         assert_eq!(edited.body.as_deref(), Some("body"));
         let raw = parse(text, None);
-        assert!(raw.body.as_deref().is_some_and(|body| body.contains("# comment") && body.contains("diff")));
+        assert!(
+            raw.body
+                .as_deref()
+                .is_some_and(|body| body.contains("# comment") && body.contains("diff"))
+        );
         let leading = parse("# c\n\nfeat: x", Some('#'));
         assert_eq!(leading.header, None);
         assert_eq!(leading.body.as_deref(), Some("feat: x"));

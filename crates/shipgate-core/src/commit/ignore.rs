@@ -41,7 +41,10 @@ pub fn default_ignore(message: &str) -> Option<IgnoredKind> {
     {
         return Some(IgnoredKind::Revert);
     }
-    if ["amend!", "fixup!", "squash!"].iter().any(|prefix| message.starts_with(prefix)) {
+    if ["amend!", "fixup!", "squash!"]
+        .iter()
+        .any(|prefix| message.starts_with(prefix))
+    {
         return Some(IgnoredKind::Fixup);
     }
     if is_semver_header(message) {
@@ -49,7 +52,9 @@ pub fn default_ignore(message: &str) -> Option<IgnoredKind> {
     }
     // /^(Merged (.*?)(in|into) (.*)|Merged PR (.*): (.*))/
     if let Some(rest) = first_line.strip_prefix("Merged ")
-        && (rest.contains("in ") || rest.contains("into ") || rest.strip_prefix("PR ").is_some_and(|pr| pr.contains(": ")))
+        && (rest.contains("in ")
+            || rest.contains("into ")
+            || rest.strip_prefix("PR ").is_some_and(|pr| pr.contains(": ")))
     {
         return Some(IgnoredKind::Merge);
     }
@@ -85,7 +90,9 @@ fn is_merge_line(line: &str) -> bool {
 
 /// `/^(Merge tag (.*?))(?:\r?\n)*$/m`: any line starting with the prefix.
 fn starts_merge_line(message: &str, prefix: &str) -> bool {
-    message.split(js::is_line_terminator).any(|line| line.starts_with(prefix))
+    message
+        .split(js::is_line_terminator)
+        .any(|line| line.starts_with(prefix))
 }
 
 /// commitlint's `isSemver`: the first line (split on `\n` only), without a
@@ -168,29 +175,23 @@ pub fn is_valid_semver(text: &str) -> bool {
     };
     let numbers: Vec<&str> = core.split('.').collect();
     let numeric = |part: &str| {
-        !part.is_empty()
-            && part.bytes().all(|b| b.is_ascii_digit())
-            && (part == "0" || !part.starts_with('0'))
+        !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && (part == "0" || !part.starts_with('0'))
     };
-    let safe_integer = |part: &str| part.len() < 16 || part.parse::<u64>().is_ok_and(|n| n <= (1 << 53) - 1);
+    let safe_integer = |part: &str| part.len() < 16 || part.parse::<u64>().is_ok_and(|n| n < (1 << 53));
     if numbers.len() != 3 || !numbers.iter().all(|part| numeric(part) && safe_integer(part)) {
         return false;
     }
     let identifier_chars = |part: &str| part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if let Some(prerelease) = prerelease {
         let valid = prerelease.split('.').all(|part| {
-            !part.is_empty()
-                && identifier_chars(part)
-                && (part.bytes().any(|b| !b.is_ascii_digit()) || numeric(part))
+            !part.is_empty() && identifier_chars(part) && (part.bytes().any(|b| !b.is_ascii_digit()) || numeric(part))
         });
         if !valid {
             return false;
         }
     }
     match build {
-        Some(build) => build
-            .split('.')
-            .all(|part| !part.is_empty() && identifier_chars(part)),
+        Some(build) => build.split('.').all(|part| !part.is_empty() && identifier_chars(part)),
         None => true,
     }
 }
@@ -246,7 +247,13 @@ mod tests {
 
     #[test]
     fn reverts_fixups_and_versions() {
-        for message in ["Revert \"feat: x\"", "revert x", "Reapply \"feat: x\"", "reapply y", "Revert "] {
+        for message in [
+            "Revert \"feat: x\"",
+            "revert x",
+            "Reapply \"feat: x\"",
+            "reapply y",
+            "Revert ",
+        ] {
             assert_eq!(kind(message), Some(IgnoredKind::Revert), "{message:?}");
         }
         for message in ["revert: feat: x", "Revert", "\nRevert \"x\"", "Reverted x"] {

@@ -165,7 +165,13 @@ fn bench(root: &Path) -> Result<()> {
     let rows = bench::parse_rows(&std::fs::read_to_string(&rows_file)?)?;
     let table = bench::markdown(&rows, scripts.is_empty());
     println!("\n{table}");
-    std::fs::write(root.join("bench/results.md"), &table)?;
+    // Hand-written sections after the table (verdict agreement and the like) stay.
+    let results = root.join("bench/results.md");
+    let kept = std::fs::read_to_string(&results)
+        .ok()
+        .and_then(|old| old.find("\n## ").map(|at| old[at..].to_string()))
+        .unwrap_or_default();
+    std::fs::write(&results, format!("{table}{kept}"))?;
     bench::update_readme(&root.join("README.md"), &table)?;
     Ok(())
 }

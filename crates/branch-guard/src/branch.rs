@@ -71,17 +71,19 @@ pub fn has_plain_characters(branch: &str) -> bool {
 /// and, with `[guard] lowercase_branch_names`, its characters.
 pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
     let flow = &config.flow;
+    // A name no flow rule allows: git refuses it, or no pattern matches.
+    let unmatched = |invalid: Option<String>| BranchVerdict {
+        branch: branch.to_string(),
+        allowed: false,
+        rule: None,
+        environment: None,
+        protected: false,
+        merges_into: Vec::new(),
+        suggestion: suggest(flow, branch),
+        invalid,
+    };
     if let Some(reason) = ref_format_problem(branch) {
-        return BranchVerdict {
-            branch: branch.to_string(),
-            allowed: false,
-            rule: None,
-            environment: None,
-            protected: false,
-            merges_into: Vec::new(),
-            suggestion: suggest(flow, branch).filter(|name| ref_format_problem(name).is_none()),
-            invalid: Some(reason),
-        };
+        return unmatched(Some(reason));
     }
     let plain = !config.guard.lowercase_branch_names || has_plain_characters(branch);
     match flow.rule_for(branch) {
@@ -95,16 +97,7 @@ pub fn check_branch(config: &Config, branch: &str) -> BranchVerdict {
             suggestion: if plain { None } else { suggest(flow, branch) },
             invalid: None,
         },
-        None => BranchVerdict {
-            branch: branch.to_string(),
-            allowed: false,
-            rule: None,
-            environment: None,
-            protected: false,
-            merges_into: Vec::new(),
-            suggestion: suggest(flow, branch),
-            invalid: None,
-        },
+        None => unmatched(None),
     }
 }
 

@@ -265,3 +265,22 @@ fn commits_takes_its_range_from_push_pull_request_and_merge_group_events() {
 fn git_subject(repo: &GitFixture, sha: &str) -> Vec<u8> {
     common::git(repo.path(), &["log", "-1", "--format=%s", sha]).stdout
 }
+
+#[test]
+fn message_skips_commitlints_ignores_and_exempts_url_lines() {
+    let repo = GitFixture::new();
+    let reports: Vec<serde_json::Value> = [
+        "Revert \"feat(upload): resume uploads\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n",
+        "chore(release): v1.4.0 [skip ci]\n",
+        "chore(deps): bump serde from 1.0.1 to 1.0.2\n\nBumps [serde](https://github.com/serde-rs/serde) from 1.0.1 to 1.0.2.\n- [Commits](https://github.com/serde-rs/serde/compare/v1.0.1...v1.0.2?diff=split&w=1&expand=1)\n",
+        "Merge commit 'abc1234'\n",
+    ]
+    .iter()
+    .map(|message| {
+        repo.write_file("MSG", message);
+        let output = guard(repo.path(), &["--json", "message", "MSG"]);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", both(&output)))
+    })
+    .collect();
+    insta::assert_json_snapshot!(reports);
+}

@@ -47,13 +47,12 @@ fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Runs git in `dir` as a person would, hooks and all (the fixture's own
-/// helpers pass `--no-verify`): no user or system config, fixed identities,
-/// no editor (`GIT_EDITOR=true` keeps the message git prepared), plus
-/// `env`. Returns the output, success or not, for the test to judge.
-pub fn git_with_hooks(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    Command::new("git")
-        .args(args)
+/// Isolates `command` from the caller's environment and git config: no
+/// GitHub Actions variables, no user or system config, fixed identities, no
+/// editor (`GIT_EDITOR=true` keeps the message git prepared), `dir` as the
+/// working directory and `HOME`.
+pub fn isolate<'c>(command: &'c mut Command, dir: &Path) -> &'c mut Command {
+    command
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -68,6 +67,15 @@ pub fn git_with_hooks(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::p
         .env("GIT_COMMITTER_EMAIL", AUTHOR_EMAIL)
         .env("LC_ALL", "C")
         .env("NO_COLOR", "1")
+}
+
+/// Runs git in `dir` as a person would, hooks and all (the fixture's own
+/// helpers pass `--no-verify`), isolated as [`isolate`] does, plus `env`.
+/// Returns the output, success or not, for the test to judge.
+pub fn git_with_hooks(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new("git");
+    isolate(&mut command, dir)
+        .args(args)
         .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|err| panic!("cannot run `git`: {err}; install git (apt-get install git) to run these tests"))

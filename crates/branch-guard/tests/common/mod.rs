@@ -14,20 +14,7 @@ pub fn bin() -> &'static str {
 /// variables, no user or system git config.
 pub fn isolated(program: &str, dir: &Path) -> Command {
     let mut command = Command::new(program);
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_AUTHOR_NAME", "Shipgate Tester")
-        .env("GIT_AUTHOR_EMAIL", "tester@shipgate.invalid")
-        .env("GIT_COMMITTER_NAME", "Shipgate Tester")
-        .env("GIT_COMMITTER_EMAIL", "tester@shipgate.invalid")
-        .env("LC_ALL", "C")
-        .env("NO_COLOR", "1");
+    shipgate_testkit::git::isolate(&mut command, dir);
     command
 }
 

@@ -531,29 +531,6 @@ pub fn is_revert(message: &str) -> Option<RevertInfo<'_>> {
     })
 }
 
-/// Headers git and GitHub write for merge commits, which carry no type.
-pub fn is_merge_message(header: &str) -> bool {
-    const PREFIXES: &[&str] = &[
-        "Merge branch ",
-        "Merge branches ",
-        "Merge remote-tracking branch ",
-        "Merge remote-tracking branches ",
-        "Merge pull request #",
-        "Merge tag ",
-        "Merge commit ",
-    ];
-    let header = header.trim_start();
-    PREFIXES.iter().any(|prefix| header.starts_with(prefix))
-}
-
-/// `fixup!`, `squash!` and `amend!` commits, which `git rebase --autosquash` folds away.
-pub fn is_fixup(header: &str) -> bool {
-    let header = header.trim_start();
-    ["fixup!", "squash!", "amend!"]
-        .iter()
-        .any(|prefix| header.starts_with(prefix))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,24 +868,5 @@ mod tests {
         );
         assert_eq!(is_revert("feat: add x"), None);
         assert_eq!(is_revert("Reverted the thing"), None);
-    }
-
-    #[test]
-    fn merge_and_fixup_headers() {
-        for header in [
-            "Merge branch 'develop' into feature/x",
-            "Merge pull request #12 from org/feature/x",
-            "Merge remote-tracking branch 'origin/main'",
-            "Merge tag 'v1.2.0'",
-        ] {
-            assert!(is_merge_message(header), "{header}");
-        }
-        for header in ["Merged stuff", "merge: x", "feat: merge branch handling"] {
-            assert!(!is_merge_message(header), "{header}");
-        }
-        for header in ["fixup! feat: x", "squash! fix: y", "amend! docs: z"] {
-            assert!(is_fixup(header), "{header}");
-        }
-        assert!(!is_fixup("fix: fixup! in the middle"));
     }
 }

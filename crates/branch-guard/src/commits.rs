@@ -226,7 +226,7 @@ pub fn render_text(report: &CommitsReport) -> String {
     }
     let failed = report.commits.iter().filter(|c| !c.verdict.passed()).count();
     text.push_str(&format!(
-        "{} {} commits linted, {} skipped (merge, revert, fixup, bot), {failed} failed\n",
+        "{} {} commits linted, {} skipped (merge, revert, fixup, version, bot, ignores), {failed} failed\n",
         if report.passed { "✔" } else { "✖" },
         report.linted,
         report.skipped,

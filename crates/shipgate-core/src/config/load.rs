@@ -269,13 +269,21 @@ fn parse_file(text: &str, display: &Path) -> Result<Table, Error> {
         Some(span) => format!("{}:{}", display.display(), line_of(text, span.start)),
         None => display.display().to_string(),
     };
-    let deserializer = toml::Deserializer::parse(text).map_err(|e| {
-        Error::usage(format!(
+    // The parser recovers and goes on after a syntax error, and the error
+    // it keeps is not always the first in the file; the one a person fixes
+    // first is the one nearest the top.
+    let (root, errors) = toml::de::DeTable::parse_recoverable(text);
+    if let Some(first) = errors
+        .iter()
+        .min_by_key(|e| e.span().map_or(usize::MAX, |span| span.start))
+    {
+        return Err(Error::usage(format!(
             "{}: invalid TOML: {}",
-            located(e.span()),
-            one_line(e.message())
-        ))
-    })?;
+            located(first.span()),
+            one_line(first.message())
+        )));
+    }
+    let deserializer = toml::Deserializer::from(root);
     if let Err(error) = serde_path_to_error::deserialize::<_, Config>(deserializer) {
         let key = error.path().to_string();
         let inner = error.inner();

@@ -507,6 +507,23 @@ fn unparseable_toml_names_file_and_line() {
 }
 
 #[test]
+fn of_two_toml_syntax_errors_the_first_line_is_named() {
+    let repo = Repo::new();
+    for (text, line) in [
+        ("[release]\ntag_prefix = \"v\nbranch = \"main\"\n[flow]\nkey = = 1\n", 2),
+        ("[release]\ntag_prefix = \n\n[flow\n", 2),
+        ("[release\n[flow]\nx = \"unterminated\n", 1),
+    ] {
+        repo.write("shipgate.toml", text);
+        let message = usage_message(repo.load(&[], vec![]));
+        assert!(
+            message.starts_with(&format!("shipgate.toml:{line}: invalid TOML:")),
+            "{text:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn bad_durations_and_values_are_rejected_at_load_time() {
     let repo = Repo::new();
     repo.write("shipgate.toml", "[smoke]\nmax_p95 = \"5 sec\"\n");

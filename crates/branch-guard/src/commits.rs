@@ -7,7 +7,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
-use shipgate_core::git::Repo;
+use shipgate_core::git::{Repo, decode_message};
 
 use crate::lint::{Author, CommitVerdict, Linter};
 use crate::report::{self, Violation};
@@ -65,10 +65,11 @@ pub fn lint_range(repo: &git2::Repository, linter: &Linter, range: &CommitRange)
         let commit = repo
             .find_commit(oid)
             .map_err(|e| git_error(&format!("cannot read commit {oid}"), e))?;
-        let message = String::from_utf8_lossy(commit.message_bytes());
+        let encoding = commit.message_encoding().ok().flatten();
+        let message = decode_message(commit.message_bytes(), encoding);
         let author = commit.author();
-        let name = String::from_utf8_lossy(author.name_bytes());
-        let email = String::from_utf8_lossy(author.email_bytes());
+        let name = decode_message(author.name_bytes(), encoding);
+        let email = decode_message(author.email_bytes(), encoding);
         let verdict = linter.check_commit(
             &message,
             commit.parent_count(),

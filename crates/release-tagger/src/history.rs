@@ -379,10 +379,10 @@ pub fn scan_range(repo: &Repo, from: Option<Oid>, to: Oid, config: &ReleaseConfi
             scan.merges += 1;
             continue;
         }
-        // Lossy decoding only allocates for messages that are not UTF-8
-        // (Latin-1 from old tooling): they still count, with U+FFFD in place
-        // of the bad bytes.
-        let message = String::from_utf8_lossy(found.message_bytes());
+        // Decoding only allocates for messages that are not UTF-8: those
+        // with an `encoding` header (Latin-1 from old tooling) read as git
+        // shows them, others with U+FFFD in place of the bad bytes.
+        let message = shipgate_core::git::decode_message(found.message_bytes(), found.message_encoding().ok().flatten());
         match classify(oid, &message, found.time().seconds(), config) {
             Some(change) => scan.changes.push(change),
             None => {

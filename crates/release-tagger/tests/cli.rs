@@ -332,6 +332,30 @@ fn changelog_all_regenerates_history_and_tag_renders_one_release() {
 }
 
 #[test]
+fn a_latin1_commit_reads_as_git_shows_it() {
+    let fixture = GitFixture::new();
+    fixture.commit("feat: first");
+    fixture.tag_annotated("v1.0.0", "Release version 1.0.0");
+    // Old tooling wrote Latin-1 and said so in the commit's `encoding` header.
+    let message = fixture.path().join(".git").join("LATIN1_MSG");
+    std::fs::write(&message, b"feat(menu): caf\xe9 cr\xe8me br\xfbl\xe9e\n").unwrap();
+    fixture.run_git(&[
+        "-c",
+        "i18n.commitEncoding=ISO-8859-1",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--file",
+        message.to_str().unwrap(),
+    ]);
+    assert!(fixture.run_git(&["cat-file", "-p", "HEAD"]).contains("\nencoding ISO-8859-1\n"));
+    let shown_by_git = fixture.run_git(&["log", "-1", "--format=%s"]);
+    assert_eq!(shown_by_git.trim(), "feat(menu): café crème brûlée");
+    let changelog = stdout(&ok(run(&fixture, &["changelog"])));
+    insta::assert_snapshot!("latin1_changelog", changelog);
+}
+
+#[test]
 fn changelog_template_is_customisable() {
     let fixture = released_repo();
     fixture.write_file(

@@ -5,6 +5,7 @@
 //! credentials as `http.extraheader`, and developers rely on credential
 //! helpers and SSH agents; only the real CLI honours all of them.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
@@ -21,10 +22,10 @@ pub struct CommitInfo {
     pub id: Oid,
     /// First line of the message.
     pub summary: String,
-    /// Full message, decoded lossily.
+    /// Full message, decoded as git shows it (see [`decode_message`]).
     pub message: String,
-    /// Whether the raw message was valid UTF-8 (if not, `message` has
-    /// replacement characters and policy checks may want to flag it).
+    /// Whether the raw message was valid in its encoding (if not, `message`
+    /// has replacement characters and policy checks may want to flag it).
     pub message_is_utf8: bool,
     pub author_name: String,
     pub author_email: String,
@@ -37,9 +38,10 @@ pub struct CommitInfo {
 
 impl CommitInfo {
     fn from_commit(commit: &git2::Commit<'_>) -> Self {
-        let raw = commit.message_bytes();
-        let message_is_utf8 = std::str::from_utf8(raw).is_ok();
-        let message = String::from_utf8_lossy(raw).into_owned();
+        // An encoding name that is not even UTF-8 is unknown: read as UTF-8.
+        let encoding = commit.message_encoding().ok().flatten();
+        let (message, message_is_utf8) = decode(commit.message_bytes(), encoding);
+        let message = message.into_owned();
         let summary = message.lines().next().unwrap_or_default().trim().to_owned();
         let author = commit.author();
         CommitInfo {
@@ -47,11 +49,44 @@ impl CommitInfo {
             summary,
             message,
             message_is_utf8,
-            author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
-            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            author_name: decode_message(author.name_bytes(), encoding).into_owned(),
+            author_email: decode_message(author.email_bytes(), encoding).into_owned(),
             author_time: author.when().seconds(),
             committer_time: commit.committer().when().seconds(),
             parent_count: commit.parent_count(),
+        }
+    }
+}
+
+/// Commit text (message, author) decoded as `git log` shows it: in the
+/// encoding the commit's `encoding` header names (`i18n.commitEncoding`
+/// when it was made), else as UTF-8, with U+FFFD for bytes that are not.
+pub fn decode_message<'a>(raw: &'a [u8], encoding: Option<&str>) -> Cow<'a, str> {
+    decode(raw, encoding).0
+}
+
+/// [`decode_message`], and whether the bytes were valid in that encoding.
+fn decode<'a>(raw: &'a [u8], encoding: Option<&str>) -> (Cow<'a, str>, bool) {
+    let label = encoding.map(str::trim).unwrap_or_default();
+    match encoding_rs::Encoding::for_label_no_replacement(label.as_bytes()) {
+        Some(other) if other != encoding_rs::UTF_8 => {
+            // The WHATWG labels encoding_rs follows map ISO-8859-1 and its
+            // aliases to windows-1252; git decodes them with iconv, as true
+            // Latin-1, where 0x80-0x9F are control characters.
+            if other == encoding_rs::WINDOWS_1252
+                && !["windows-1252", "cp1252", "x-cp1252"]
+                    .iter()
+                    .any(|name| label.eq_ignore_ascii_case(name))
+            {
+                return (encoding_rs::mem::decode_latin1(raw), true);
+            }
+            let (text, had_errors) = other.decode_without_bom_handling(raw);
+            (text, !had_errors)
+        }
+        _ => {
+            let text = String::from_utf8_lossy(raw);
+            let valid = matches!(text, Cow::Borrowed(_));
+            (text, valid)
         }
     }
 }
@@ -821,6 +856,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(remote.resolve("refs/heads/main"), Some(h.fixture.head()));
+    }
+
+    #[test]
+    fn messages_are_decoded_in_their_declared_encoding() {
+        let latin1 = b"feat: caf\xe9 \x80";
+        assert_eq!(decode_message(latin1, Some("ISO-8859-1")), "feat: café \u{80}");
+        assert_eq!(decode_message(latin1, Some("latin1")), "feat: café \u{80}");
+        // windows-1252 differs from Latin-1 exactly in 0x80-0x9F.
+        assert_eq!(decode_message(latin1, Some("windows-1252")), "feat: café €");
+        assert_eq!(decode_message(b"fix: \x81\x40", Some("Shift_JIS")), "fix: \u{3000}");
+        assert_eq!(decode_message("feat: café".as_bytes(), None), "feat: café");
+        assert_eq!(decode_message("feat: café".as_bytes(), Some("UTF-8")), "feat: café");
+        assert_eq!(decode_message(latin1, None), "feat: caf\u{fffd} \u{fffd}");
+        assert_eq!(decode_message(latin1, Some("no-such-encoding")), "feat: caf\u{fffd} \u{fffd}");
     }
 
     #[test]

@@ -47,14 +47,17 @@ fn parse_toml(relative: &str, text: &str) -> Result<DocumentMut> {
         .map_err(|e| Error::usage(format!("{relative} is not valid TOML: {}", e.to_string().trim())))
 }
 
-/// Sets `table.key` when it holds a literal string (not `workspace = true`).
-fn set_string(doc: &mut DocumentMut, path: &[&str], new: &str) -> bool {
+/// Sets `table.key` in the file `relative` when it holds a literal string;
+/// false when it is absent or inherited (`version.workspace = true`). Any
+/// other value (`version = 5`) is bad input: skipping it would release a
+/// version the file does not carry.
+fn set_string(relative: &str, doc: &mut DocumentMut, path: &[&str], new: &str) -> Result<bool> {
     let mut item: &mut Item = doc.as_item_mut();
     for part in path {
         // `Item::get_mut` would insert missing tables; this never adds any.
         match item.as_table_like_mut().and_then(|table| table.get_mut(part)) {
             Some(next) => item = next,
-            None => return false,
+            None => return Ok(false),
         }
     }
     if item.as_str().is_some() {
@@ -63,9 +66,16 @@ fn set_string(doc: &mut DocumentMut, path: &[&str], new: &str) -> bool {
         if let (Some(decor), Some(v)) = (decor, item.as_value_mut()) {
             *v.decor_mut() = decor;
         }
-        true
+        Ok(true)
+    } else if item.is_table_like() {
+        Ok(false)
     } else {
-        false
+        let found = item.as_value().map(|v| v.to_string()).unwrap_or_default();
+        Err(Error::usage(format!(
+            "{relative}: `{}` is `{}`, not a version string like \"{new}\"",
+            path.join("."),
+            found.trim()
+        )))
     }
 }
 
@@ -119,8 +129,8 @@ pub fn plan_edits(project: &Project, version: &Version) -> Result<Vec<Edit>> {
     if let Some(text) = read(&root, "pyproject.toml")? {
         let mut doc = parse_toml("pyproject.toml", &text)?;
         let pep440 = pep440(version);
-        let changed = set_string(&mut doc, &["project", "version"], &pep440)
-            | set_string(&mut doc, &["tool", "poetry", "version"], &pep440);
+        let changed = set_string("pyproject.toml", &mut doc, &["project", "version"], &pep440)?
+            | set_string("pyproject.toml", &mut doc, &["tool", "poetry", "version"], &pep440)?;
         if changed {
             edits.push(Edit {
                 path: "pyproject.toml".into(),
@@ -190,12 +200,12 @@ fn pep440(version: &Version) -> String {
 fn cargo_edits(root: &Path, text: &str, new: &str, edits: &mut Vec<Edit>, crates: &mut Vec<String>) -> Result<()> {
     let mut doc = parse_toml("Cargo.toml", text)?;
     let mut inherit = false;
-    if set_string(&mut doc, &["workspace", "package", "version"], new) {
+    if set_string("Cargo.toml", &mut doc, &["workspace", "package", "version"], new)? {
         inherit = true;
     }
     if let Some(name) = doc.get("package").and_then(|p| p.get("name")).and_then(Item::as_str) {
         let name = name.to_owned();
-        let literal = set_string(&mut doc, &["package", "version"], new);
+        let literal = set_string("Cargo.toml", &mut doc, &["package", "version"], new)?;
         if literal || inherit {
             crates.push(name);
         }
@@ -241,7 +251,7 @@ fn cargo_edits(root: &Path, text: &str, new: &str, edits: &mut Vec<Edit>, crates
             .and_then(|v| v.get("workspace"))
             .and_then(Item::as_bool)
             .unwrap_or(false);
-        if set_string(&mut member, &["package", "version"], new) {
+        if set_string(&relative, &mut member, &["package", "version"], new)? {
             edits.push(Edit {
                 path: relative.into(),
                 content: member.to_string(),

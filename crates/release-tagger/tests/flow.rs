@@ -145,6 +145,25 @@ fn bump_pre_releases_use_pep440_for_python_and_dry_run_writes_nothing() {
 }
 
 #[test]
+fn bump_with_a_version_that_is_not_a_string_is_exit_2_and_writes_nothing() {
+    let fixture = GitFixture::new();
+    fixture.write_file("pyproject.toml", "[project]\nname = \"widgets\"\nversion = 5\n");
+    fixture.write_file("VERSION", "1.2.0\n");
+    fixture.run_git(&["add", "--all"]);
+    fixture.commit("feat: first");
+    fixture.tag_annotated("v1.2.0", "Release version 1.2.0");
+    fixture.commit("feat: more");
+    let out = run(&fixture, &["bump"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    insta::assert_snapshot!("bump_version_not_a_string", stderr(&out));
+    assert_eq!(read(&fixture, "VERSION"), "1.2.0\n", "nothing half-written");
+    assert_eq!(
+        read(&fixture, "pyproject.toml"),
+        "[project]\nname = \"widgets\"\nversion = 5\n"
+    );
+}
+
+#[test]
 fn bump_with_a_bad_pattern_is_exit_2_and_writes_nothing() {
     let fixture = versioned_repo();
     fixture.write_file(

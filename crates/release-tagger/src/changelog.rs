@@ -248,7 +248,15 @@ pub fn next_section(
     pre: Option<&str>,
     url: Option<&str>,
 ) -> Result<Option<(crate::next::Plan, Section)>> {
-    let plan = plan(project, pre)?;
+    section_of(project, plan(project, pre)?, url)
+}
+
+/// The section `plan` would release, `None` when nothing is releasable.
+pub fn section_of(
+    project: &Project,
+    plan: crate::next::Plan,
+    url: Option<&str>,
+) -> Result<Option<(crate::next::Plan, Section)>> {
     let (Some(version), Some(tag)) = (plan.next.clone(), plan.tag.clone()) else {
         return Ok(None);
     };

@@ -89,9 +89,23 @@ pub fn plan(project: &Project, pre: Option<&str>) -> Result<Plan> {
 
 /// Computes the plan for `head`.
 pub fn plan_at(project: &Project, head: Oid, pre: Option<&str>) -> Result<Plan> {
+    plan_with(project, head, pre, None)
+}
+
+/// The plan for `head` as it was before the release tag `unpublished` was
+/// created: a release whose tag never reached the remote is finished with
+/// the version and notes it was started with.
+pub fn plan_before(project: &Project, head: Oid, pre: Option<&str>, unpublished: &str) -> Result<Plan> {
+    plan_with(project, head, pre, Some(unpublished))
+}
+
+fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&str>) -> Result<Plan> {
     let config = &project.config;
     let repo = &project.repo;
     let mut tags = TagIndex::scan(repo, config)?;
+    if let Some(ignored) = ignored {
+        tags.releases.retain(|tag| tag.name != ignored);
+    }
     let mut reachable = Reachability::default();
     let current = tags.highest_reachable(repo, head, &mut reachable, |_| true)?;
     let base = match &current {

@@ -8,9 +8,9 @@ use shipgate_core::cli::DryRunArg;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
 use crate::Project;
-use crate::changelog::{Renderer, next_section, repository_url};
+use crate::changelog::{Renderer, Section, next_section, repository_url, section_of};
 use crate::publish::{PublishArgs, publish_tag};
-use crate::tag::{PushArgs, TagArgs, tag_version};
+use crate::tag::{PushArgs, TagArgs, remote_lacks, tag_version};
 
 /// Flags of `release`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -55,6 +55,42 @@ fn current_branch(project: &Project, runtime: &Runtime) -> Result<Option<String>
         .map(str::to_owned))
 }
 
+/// The release an earlier run started but could not finish: its tag marks
+/// HEAD locally and is missing on the remote (the push failed). It is
+/// planned again as it was before its tag existed, so this run pushes the
+/// same tag and publishes the same notes.
+fn unfinished_release(
+    project: &Project,
+    args: &ReleaseArgs,
+    url: Option<&str>,
+) -> Result<Option<(crate::next::Plan, Section)>> {
+    let head = project.repo.head_commit()?;
+    let current = crate::next::plan_at(project, head, args.pre.as_deref())?.current;
+    let Some(tag) = current.filter(|t| t.commit == head) else {
+        return Ok(None);
+    };
+    if !remote_lacks(project, &args.push.remote, &tag.name)? {
+        return Ok(None);
+    }
+    let plan = crate::next::plan_before(project, head, args.pre.as_deref(), &tag.name)?;
+    if plan.next.as_ref() != Some(&tag.version) {
+        return Err(Error::check(format!(
+            "{} marks HEAD but {} lacks it, and the commits since the previous release now make {}: \
+             push the tag with `release-tagger tag --push {}` or delete it (`git tag -d {}`) and release again",
+            tag.name,
+            args.push.remote,
+            plan.next.map_or_else(|| "no release".to_owned(), |v| v.to_string()),
+            tag.version,
+            tag.name
+        )));
+    }
+    project.ui.info(&format!(
+        "{} marks HEAD but {} lacks it: finishing that release",
+        tag.name, args.push.remote
+    ));
+    section_of(project, plan, url)
+}
+
 /// Runs `release`.
 pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
     let runtime = Runtime::detect();
@@ -83,7 +119,12 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     let url = repository_url(project, &runtime);
-    let Some((plan, section)) = next_section(project, args.pre.as_deref(), url.as_deref())? else {
+    let planned = match next_section(project, args.pre.as_deref(), url.as_deref())? {
+        Some(planned) => Some(planned),
+        None if args.push.push => unfinished_release(project, args, url.as_deref())?,
+        None => None,
+    };
+    let Some((plan, section)) = planned else {
         crate::set_version_outputs(&runtime, &crate::next::plan(project, args.pre.as_deref())?)?;
         runtime.set_output("released", "false")?;
         runtime.set_output("changelog", "")?;

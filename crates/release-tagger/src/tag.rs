@@ -187,6 +187,29 @@ pub fn tag_version(project: &Project, version: &Version, head: Oid, args: &TagAr
     })
 }
 
+/// Whether `remote` lacks the local release tag `name`, so a release that
+/// failed to push it is not finished yet. A remote tag of the same name on
+/// another object is a failed check: pushing would be refused, and moving a
+/// published tag is never done silently. An unreachable remote is exit 3.
+pub(crate) fn remote_lacks(project: &Project, remote: &str, name: &str) -> Result<bool> {
+    let local = project
+        .repo
+        .git2()
+        .find_reference(&format!("refs/tags/{name}"))
+        .ok()
+        .and_then(|reference| reference.target());
+    match project.repo.remote_tag(remote, name)? {
+        None => Ok(true),
+        Some(theirs) if Some(theirs) == local => Ok(false),
+        Some(theirs) => Err(Error::check(format!(
+            "{remote} has another tag named {name} ({}) than this repository{}: \
+             fetch it (`git fetch {remote} tag {name}`) and compare before releasing",
+            short(theirs),
+            local.map(|ours| format!(" ({})", short(ours))).unwrap_or_default()
+        ))),
+    }
+}
+
 /// Runs `tag`.
 pub fn run(project: &Project, args: &TagArgs) -> Result<ExitCode> {
     let runtime = Runtime::detect();
@@ -198,23 +221,36 @@ pub fn run(project: &Project, args: &TagArgs) -> Result<ExitCode> {
             match plan.next {
                 Some(version) => version,
                 None => {
-                    let on_head: Vec<String> = plan
-                        .current
-                        .iter()
-                        .filter(|t| t.commit == head)
-                        .map(|t| t.name.clone())
-                        .collect();
-                    let message = match on_head.first() {
-                        Some(name) => format!("HEAD is already released as {name}"),
-                        None => "nothing to release: no releasable commits since the last release".to_owned(),
-                    };
-                    project.ui.info(&message);
-                    if project.ui.json {
-                        project
-                            .ui
-                            .print_json(&json!({ "tag": on_head.first(), "created": false }))?;
+                    let on_head = plan.current.filter(|t| t.commit == head);
+                    match &on_head {
+                        // An earlier run tagged HEAD but could not push:
+                        // this run finishes it.
+                        Some(tag)
+                            if args.push.push && remote_lacks(project, &args.push.remote, &tag.name)? =>
+                        {
+                            project.ui.info(&format!(
+                                "HEAD is already released as {}, but {} lacks the tag: pushing it",
+                                tag.name, args.push.remote
+                            ));
+                            tag.version.clone()
+                        }
+                        _ => {
+                            let message = match &on_head {
+                                Some(tag) if args.push.push => {
+                                    format!("HEAD is already released as {}, and {} has it", tag.name, args.push.remote)
+                                }
+                                Some(tag) => format!("HEAD is already released as {}", tag.name),
+                                None => "nothing to release: no releasable commits since the last release".to_owned(),
+                            };
+                            project.ui.info(&message);
+                            if project.ui.json {
+                                project.ui.print_json(
+                                    &json!({ "tag": on_head.as_ref().map(|t| &t.name), "created": false }),
+                                )?;
+                            }
+                            return Ok(ExitCode::Ok);
+                        }
                     }
-                    return Ok(ExitCode::Ok);
                 }
             }
         }

@@ -458,6 +458,130 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
     assert_eq!(fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
 }
 
+/// Moves the bare remote away, so `origin` cannot be reached, until the
+/// returned guard is dropped.
+struct Unreachable<'a> {
+    remote: &'a shipgate_testkit::git::BareRemote,
+    moved: std::path::PathBuf,
+}
+
+impl<'a> Unreachable<'a> {
+    fn new(remote: &'a shipgate_testkit::git::BareRemote) -> Self {
+        let moved = remote.path().with_extension("moved");
+        std::fs::rename(remote.path(), &moved).unwrap();
+        Unreachable { remote, moved }
+    }
+}
+
+impl Drop for Unreachable<'_> {
+    fn drop(&mut self) {
+        std::fs::rename(&self.moved, self.remote.path()).unwrap();
+    }
+}
+
+#[test]
+fn a_tag_whose_push_failed_is_pushed_by_the_rerun() {
+    let fixture = released_repo();
+    let remote = fixture.bare_remote();
+    let head = fixture.head();
+    {
+        let _away = Unreachable::new(&remote);
+        let out = run(&fixture, &["tag", "--push", "--floating"]);
+        assert_eq!(code(&out), 3, "{}", stderr(&out));
+        assert_eq!(fixture.rev_parse("v1.3.0"), head, "the local tag stays");
+        // Still unreachable: the rerun cannot tell whether origin has the
+        // tag, and says so instead of reporting success.
+        let out = run(&fixture, &["tag", "--push", "--floating"]);
+        assert_eq!(code(&out), 3, "{}", stderr(&out));
+        assert!(stderr(&out).contains("git ls-remote failed"), "{}", stderr(&out));
+    }
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), None);
+
+    let out = ok(run(&fixture, &["tag", "--push", "--floating"]));
+    assert_eq!(stdout(&out), "v1.3.0\n");
+    assert!(
+        stderr(&out).contains("HEAD is already released as v1.3.0, but origin lacks the tag: pushing it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(head.clone()));
+    assert_eq!(remote.resolve("refs/tags/v1"), Some(head.clone()));
+    assert_eq!(remote.resolve("refs/tags/v1.3"), Some(head.clone()));
+
+    let doc = json(&ok(run(&fixture, &["tag", "--push", "--json"])));
+    assert_eq!(doc["tag"], "v1.3.0");
+    assert_eq!(doc["created"], false);
+    let out = ok(run(&fixture, &["tag", "--push"]));
+    assert!(
+        stderr(&out).contains("HEAD is already released as v1.3.0, and origin has it"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A v1.3.0 on origin that is not ours is never overwritten.
+    fixture.run_git(&["tag", "-d", "v1.3.0"]);
+    fixture.tag_annotated("v1.3.0", "Release version 1.3.0 (made again)");
+    let out = run(&fixture, &["tag", "--push"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("origin has another tag named v1.3.0"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_release_whose_push_failed_is_finished_by_the_rerun() {
+    let fixture = released_repo();
+    let remote = fixture.bare_remote();
+    let fake = fake_with_repo();
+    let url = fake.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (output, summary) = actions_env(dir.path());
+    let mut env = github_env(&url, fake.token());
+    env.extend([
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+    ]);
+    {
+        let _away = Unreachable::new(&remote);
+        let out = run_in(fixture.path(), &["release", "--push"], &env);
+        assert_eq!(code(&out), 3, "{}", stderr(&out));
+    }
+    assert_eq!(fixture.rev_parse("v1.3.0"), fixture.head(), "the local tag stays");
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), None);
+    assert!(fake.state().repo("acme", "widgets").unwrap().releases.is_empty());
+
+    std::fs::write(&output, "").unwrap();
+    let out = ok(run_in(fixture.path(), &["release", "--push"], &env));
+    assert_eq!(stdout(&out).lines().last(), Some("1.3.0"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("v1.3.0 marks HEAD but origin lacks it: finishing that release"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(fixture.head()));
+    let values = outputs(&output);
+    assert_eq!(values["released"], "true");
+    assert_eq!(values["version"], "1.3.0");
+    assert_eq!(values["previous-version"], "1.2.0");
+    assert_eq!(values["bump"], "minor");
+    {
+        let state = fake.state();
+        let releases = &state.repo("acme", "widgets").unwrap().releases;
+        assert_eq!(releases.len(), 1);
+        assert_eq!(releases[0].tag_name, "v1.3.0");
+        assert!(releases[0].body.as_deref().unwrap().contains("add the export endpoint"));
+    }
+
+    // Finished: the next run has nothing to do.
+    std::fs::write(&output, "").unwrap();
+    ok(run_in(fixture.path(), &["release", "--push"], &env));
+    assert_eq!(outputs(&output)["released"], "false");
+    assert_eq!(fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
+}
+
 #[test]
 fn publish_updates_instead_of_duplicating() {
     let fixture = released_repo();

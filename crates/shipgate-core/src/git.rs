@@ -428,6 +428,24 @@ impl Repo {
         git_cli_explained(&self.dir, &args, rejected_refs)
     }
 
+    /// The object `refs/tags/<name>` names on `remote` (`git ls-remote`),
+    /// `None` when the remote has no such tag. An unreachable remote is
+    /// [`Error::external`].
+    pub fn remote_tag(&self, remote: &str, name: &str) -> Result<Option<Oid>> {
+        let reference = format!("refs/tags/{name}");
+        let output = git_cli(&self.dir, &["ls-remote", "--tags", "--refs", remote, &reference])?;
+        output
+            .stdout
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .find(|(_, name)| *name == reference)
+            .map(|(sha, _)| {
+                Oid::from_str(sha.trim())
+                    .map_err(|e| Error::external(format!("git ls-remote printed `{sha}`, not an object id: {}", e.message())))
+            })
+            .transpose()
+    }
+
     /// `git fetch <remote> <refspecs>...`.
     pub fn fetch(&self, remote: &str, refspecs: &[&str]) -> Result<GitOutput> {
         let mut args = vec!["fetch", "--quiet", remote];
@@ -856,6 +874,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(remote.resolve("refs/heads/main"), Some(h.fixture.head()));
+    }
+
+    #[test]
+    fn remote_tags_are_read_with_ls_remote() {
+        let h = history();
+        let remote = h.fixture.bare_remote();
+        let repo = Repo::discover(h.fixture.path()).unwrap();
+        let local = repo.create_annotated_tag("v0.3.0", oid(&h.e), "Release 0.3.0", false).unwrap();
+        assert_eq!(repo.remote_tag("origin", "v0.3.0").unwrap(), None);
+        repo.push("origin", &["refs/tags/v0.3.0"], PushOptions::default()).unwrap();
+        assert_eq!(repo.remote_tag("origin", "v0.3.0").unwrap(), Some(local));
+        // `v0.3` is not `v0.3.0`: names match exactly, not by prefix.
+        assert_eq!(repo.remote_tag("origin", "v0.3").unwrap(), None);
+        h.fixture.run_git(&["remote", "set-url", "origin", &format!("{}-gone", remote.url())]);
+        let err = repo.remote_tag("origin", "v0.3.0").unwrap_err();
+        assert_eq!(err.exit_code(), crate::exit::ExitCode::External, "{err}");
     }
 
     #[test]

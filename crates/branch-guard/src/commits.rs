@@ -7,6 +7,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::commit::shown_header;
 use shipgate_core::git::{Repo, decode_message};
 
 use crate::lint::{Author, CommitVerdict, Linter};
@@ -80,7 +81,7 @@ pub fn lint_range(repo: &git2::Repository, linter: &Linter, range: &CommitRange)
         );
         results.push(CommitResult {
             sha: oid.to_string(),
-            header: shipgate_core::commit::layout(&message).header.to_string(),
+            header: shown_header(shipgate_core::commit::layout(&message).header).into_owned(),
             author: name.into_owned(),
             verdict,
         });

@@ -47,7 +47,7 @@ pub fn lint(linter: &Linter, text: &str, pr_title: bool, merging: bool) -> Messa
     let stripped = shipgate_core::commit::strip_comments(text);
     MessageReport {
         kind: if pr_title { "pull-request-title" } else { "message" },
-        header: shipgate_core::commit::layout(&stripped).header.to_string(),
+        header: shipgate_core::commit::shown_header(shipgate_core::commit::layout(&stripped).header).into_owned(),
         passed: verdict.passed(),
         special: verdict.special,
         skipped: verdict.skipped,

@@ -284,3 +284,22 @@ fn message_skips_commitlints_ignores_and_exempts_url_lines() {
     .collect();
     insta::assert_json_snapshot!(reports);
 }
+
+#[test]
+fn a_megabyte_header_is_cut_wherever_it_is_shown() {
+    let repo = GitFixture::new();
+    let header = format!("feat: {}", "x".repeat(1 << 20));
+    repo.write_file("MSG", &format!("{header}\n"));
+    let output = guard(repo.path(), &["message", "MSG"]);
+    assert_eq!(output.status.code(), Some(1), "exit 1 from header-max-length");
+    insta::assert_snapshot!("megabyte_header_message", text(&output.stdout));
+
+    repo.commit("feat: first");
+    // A megabyte does not fit in one command-line argument (`-m`).
+    repo.run_git(&["commit", "--quiet", "--allow-empty", "--file", "MSG"]);
+    let output = guard(repo.path(), &["--json", "commits", "HEAD~1..HEAD"]);
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    insta::assert_snapshot!("megabyte_header_commits", json["commits"][0]["header"].as_str().unwrap());
+    assert!(output.stdout.len() < 4096, "{} bytes of JSON", output.stdout.len());
+}

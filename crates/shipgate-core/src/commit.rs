@@ -13,6 +13,24 @@ use std::fmt;
 pub mod ignore;
 pub mod js;
 
+/// The most characters of a header that messages, reports and annotations
+/// show; linting always sees the whole header.
+pub const SHOWN_HEADER_CHARS: usize = 200;
+
+/// `header` as shown to people: cut after [`SHOWN_HEADER_CHARS`]
+/// characters, saying how many more there were, so a megabyte-long header
+/// never floods a terminal, a job summary or an annotation.
+pub fn shown_header(header: &str) -> Cow<'_, str> {
+    match header.char_indices().nth(SHOWN_HEADER_CHARS) {
+        None => Cow::Borrowed(header),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} more characters)",
+            &header[..cut],
+            header[cut..].chars().count()
+        )),
+    }
+}
+
 /// A parsed conventional commit message. All text borrows from the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConventionalCommit<'a> {
@@ -533,6 +551,18 @@ pub fn is_revert(message: &str) -> Option<RevertInfo<'_>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_headers_are_cut_for_display_only() {
+        let short = "feat: résumé uploads";
+        assert!(matches!(super::shown_header(short), Cow::Borrowed(_)));
+        let exact = "é".repeat(SHOWN_HEADER_CHARS);
+        assert_eq!(super::shown_header(&exact), exact);
+        let long = format!("feat: {}", "é".repeat(1 << 20));
+        let shown = super::shown_header(&long);
+        assert_eq!(shown.chars().count(), SHOWN_HEADER_CHARS + " (1048382 more characters)".len() + 1);
+        assert!(shown.ends_with("é… (1048382 more characters)"), "{shown}");
+    }
+
     use super::*;
 
     fn ok(message: &str) -> ConventionalCommit<'_> {

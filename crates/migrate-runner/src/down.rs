@@ -9,9 +9,8 @@ use shipgate_core::exit::{Error, ExitCode, Result};
 
 use crate::database::{Applied, Connection, LedgerChange};
 use crate::formats::MigrationSet;
-use crate::policy::Operation;
+use crate::policy::{self, Operation};
 use crate::status::{self, Report, State};
-use crate::up::{decide, enforce, record_override};
 use crate::version::Version;
 use crate::{DownArgs, OverrideArgs, Session};
 
@@ -81,10 +80,7 @@ pub fn select(set: &MigrationSet, report: &Report, args: &DownArgs) -> Result<Ve
     Ok(steps)
 }
 
-pub async fn run(session: &Session, args: &DownArgs, overrides: &OverrideArgs, dry_run: bool) -> Result<ExitCode> {
-    if dry_run {
-        return crate::plan::run(session, &crate::UpArgs::default(), true, args, overrides).await;
-    }
+pub async fn run(session: &Session, args: &DownArgs, overrides: &OverrideArgs) -> Result<ExitCode> {
     let set = session.load_migrations()?;
     let mut connection = session.connect().await?;
     let rows = connection.read_ledger(&session.ledger).await?;
@@ -93,13 +89,13 @@ pub async fn run(session: &Session, args: &DownArgs, overrides: &OverrideArgs, d
         session.ui.info("nothing to roll back");
         return Ok(ExitCode::Ok);
     }
-    let decision = decide(session, Operation::Rollback, overrides).await?;
-    enforce(session, &decision)?;
+    let decision = policy::decide(session, Operation::Rollback, overrides).await?;
+    policy::enforce(session, &decision)?;
     let lock = session.lock().await?;
     let mut rolled_back = Vec::new();
     let outcome = async {
         connection.ensure_ledger(&session.ledger).await?;
-        record_override(session, &mut connection, &decision, "down").await?;
+        policy::record_override(session, &mut connection, &decision, "down").await?;
         let rows = connection.read_ledger(&session.ledger).await?;
         let steps = select(&set, &status::compute(&set, &rows), args)?;
         for step in &steps {

@@ -9,8 +9,7 @@ use serde_json::json;
 use shipgate_core::actions::Summary;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
-use crate::policy::Operation;
-use crate::up::{decide, enforce, record_override};
+use crate::policy::{self, Operation};
 use crate::{OverrideArgs, Session};
 
 pub async fn run(
@@ -24,7 +23,7 @@ pub async fn run(
         .split_first()
         .ok_or_else(|| Error::usage("exec needs a command after `--`, e.g. `exec -- alembic upgrade head`"))?;
     let shown = command.join(" ");
-    let decision = decide(session, Operation::Apply, overrides).await?;
+    let decision = policy::decide(session, Operation::Apply, overrides).await?;
     if dry_run {
         session.ui.print(&format!(
             "would run `{shown}` under the migration lock; policy ({}): {} — {}\n",
@@ -38,7 +37,7 @@ pub async fn run(
             ExitCode::CheckFailed
         });
     }
-    enforce(session, &decision)?;
+    policy::enforce(session, &decision)?;
     let backup_file = if decision.backup_required {
         Some(crate::backup::take(session, backup_path).await?)
     } else {
@@ -47,7 +46,7 @@ pub async fn run(
     let lock = session.lock().await?;
     let mut connection = session.connect().await?;
     connection.ensure_ledger(&session.ledger).await?;
-    record_override(session, &mut connection, &decision, "exec").await?;
+    policy::record_override(session, &mut connection, &decision, "exec").await?;
     let url = match &session.url {
         crate::database::DatabaseUrl::Postgres(url) => url.full.expose().to_string(),
         crate::database::DatabaseUrl::Sqlite(url) => url.shown.clone(),

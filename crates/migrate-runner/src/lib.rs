@@ -326,7 +326,11 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             dry_run,
         } => {
             let session = Session::resolve(ui, runtime, config, target)?;
-            tokio.block_on(up::run(&session, select, policy, dry_run.dry_run))
+            // A dry run is `plan`: one code path, so both always agree.
+            if dry_run.dry_run {
+                return tokio.block_on(plan::run(&session, select, false, &DownArgs::default(), policy));
+            }
+            tokio.block_on(up::run(&session, select, policy))
         }
         Command::Down {
             target,
@@ -335,7 +339,10 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             dry_run,
         } => {
             let session = Session::resolve(ui, runtime, config, target)?;
-            tokio.block_on(down::run(&session, select, policy, dry_run.dry_run))
+            if dry_run.dry_run {
+                return tokio.block_on(plan::run(&session, &UpArgs::default(), true, select, policy));
+            }
+            tokio.block_on(down::run(&session, select, policy))
         }
         Command::Plan {
             target,

@@ -1,12 +1,13 @@
 //! `plan`: what `up` (or `down`) would run, as exact SQL, and what the
 //! environment's policy says. Reads the ledger, writes nothing, takes no lock.
+//! The policy verdict comes from [`policy::decide`], the same call `up` and
+//! `down` make, so the plan's "allowed" or "REFUSED" is what they would do.
 
 use serde_json::json;
 use shipgate_core::exit::{ExitCode, Result};
 
-use crate::policy::Operation;
+use crate::policy::{self, Operation};
 use crate::status;
-use crate::up::decide;
 use crate::{DownArgs, OverrideArgs, Session, UpArgs};
 
 pub async fn run(
@@ -20,6 +21,8 @@ pub async fn run(
     let mut connection = session.connect().await?;
     let rows = connection.read_ledger(&session.ledger).await?;
     let report = status::compute(&set, &rows);
+    // Migrations `up` would lint before applying (see [`policy::lint_gate`]).
+    let mut to_apply = Vec::new();
     let (operation, steps, text_steps) = if down {
         let steps = crate::down::select(&set, &report, down_args)?;
         let text: Vec<String> = steps
@@ -43,6 +46,7 @@ pub async fn run(
         )
     } else {
         let steps = crate::up::select(&set, &report, up_args)?;
+        to_apply.extend(steps.iter().map(|step| &set.migrations[step.index]));
         let text: Vec<String> = steps
             .iter()
             .map(|step| {
@@ -59,7 +63,19 @@ pub async fn run(
             .collect();
         (Operation::Apply, serde_json::to_value(&steps).unwrap_or_default(), text)
     };
-    let decision = decide(session, operation, overrides).await?;
+    let mut decision = policy::decide(session, operation, overrides).await?;
+    // `up` refuses a migration lint failure after the policy said yes; so
+    // does the plan.
+    if decision.allowed
+        && !to_apply.is_empty()
+        && let Err(refusal) = policy::lint_gate(session, to_apply, &decision)
+    {
+        if refusal.exit_code() != ExitCode::CheckFailed {
+            return Err(refusal);
+        }
+        decision.allowed = false;
+        decision.reason = refusal.to_string();
+    }
     let nothing = text_steps.is_empty();
     let document = json!({
         "operation": if down { "down" } else { "up" },

@@ -9,13 +9,24 @@
 //! "Review" and "approval" in GitHub Actions are the run's environment
 //! approvals (`GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals`);
 //! outside Actions a person confirms on a terminal by typing the database name.
+//!
+//! This module is the one gate every command goes through: `plan`, `up`,
+//! `down` and `exec` all call [`decide`], so what `plan` shows is what `up`
+//! does. [`enforce`] turns the decision into go or no-go and
+//! [`record_override`] writes an override into the events table.
+
+use std::io::IsTerminal;
 
 use http::Method;
 use serde::{Deserialize, Serialize};
-use shipgate_core::actions::Runtime;
+use shipgate_core::actions::{Annotation, Runtime};
 use shipgate_core::config::{ApplyMode, MigrationPolicy, RollbackMode};
 use shipgate_core::exit::{Error, Result};
 use shipgate_core::github::{GitHubClient, GitHubSettings};
+
+use crate::database::Connection;
+use crate::formats::Migration;
+use crate::{OverrideArgs, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -71,6 +82,8 @@ pub struct Facts {
     pub policy: MigrationPolicy,
     pub operation: Operation,
     pub in_actions: bool,
+    /// Whether a person could answer a prompt: stdin is a terminal.
+    pub terminal: bool,
     pub actor: String,
     /// `None` when they were not (or could not be) fetched.
     pub approvals: Option<Vec<Approval>>,
@@ -114,8 +127,8 @@ pub fn requirement(policy: &MigrationPolicy, operation: Operation) -> (String, R
     }
 }
 
-/// Decides; pure, so every path is unit-tested.
-pub fn decide(facts: &Facts) -> Decision {
+/// Decides from the facts alone; pure, so every path is unit-tested.
+pub fn decide_on(facts: &Facts) -> Decision {
     let (rule, requirement) = requirement(&facts.policy, facts.operation);
     let backup_required = facts.operation == Operation::Apply && facts.policy.backup_before_apply;
     let mut decision = Decision {
@@ -165,10 +178,18 @@ pub fn decide(facts: &Facts) -> Decision {
                     )
                 };
                 decision.approvers = approvers;
-            } else if terminal_ok {
+            } else if terminal_ok && facts.terminal {
                 decision.confirm_on_terminal = Some(facts.database_name.clone());
                 decision.reason = format!(
                     "needs a person to confirm on a terminal by typing `{}`",
+                    facts.database_name
+                );
+            } else if terminal_ok {
+                // Decided here rather than at the prompt, so `plan` says
+                // "refused" exactly when `up` would refuse.
+                decision.allowed = false;
+                decision.reason = format!(
+                    "needs a person to confirm on a terminal (type the database name `{}`), and none is attached: run it in GitHub Actions with an environment approval, or at a terminal",
                     facts.database_name
                 );
             } else {
@@ -226,6 +247,141 @@ pub async fn fetch_approvals(runtime: &Runtime) -> Result<Vec<Approval>> {
         .collect())
 }
 
+/// Gathers the facts (approvals from GitHub when they matter) and decides.
+pub async fn decide(session: &Session, operation: Operation, overrides: &OverrideArgs) -> Result<Decision> {
+    let policy = session.policy();
+    let (_, requirement) = requirement(&policy, operation);
+    let in_actions = session.runtime.in_actions();
+    let override_reason = if overrides.override_policy {
+        let reason = overrides.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            return Err(Error::usage("--override-policy needs a non-empty --reason"));
+        }
+        Some(reason)
+    } else {
+        None
+    };
+    let approvals = if in_actions && requirement != Requirement::None {
+        match fetch_approvals(&session.runtime).await {
+            Ok(approvals) => Some(approvals),
+            Err(error) => {
+                session.ui.warn(&format!("cannot read the run's approvals: {error}"));
+                None
+            }
+        }
+    } else {
+        Some(Vec::new())
+    };
+    Ok(decide_on(&Facts {
+        environment: session.environment.clone(),
+        policy,
+        operation,
+        in_actions,
+        terminal: std::io::stdin().is_terminal(),
+        actor: session.actor.name.clone(),
+        approvals,
+        database_name: session.url.database_name(),
+        override_reason,
+    }))
+}
+
+/// Turns a decision into go or no-go, asking on the terminal when it must.
+pub fn enforce(session: &Session, decision: &Decision) -> Result<()> {
+    if !decision.allowed {
+        return Err(Error::check(format!(
+            "policy for {} refuses to {}: {}",
+            decision.environment,
+            match decision.operation {
+                Operation::Apply => "apply",
+                Operation::Rollback => "roll back",
+            },
+            decision.reason
+        )));
+    }
+    if let Some(reason) = &decision.overridden {
+        let message = format!(
+            "POLICY OVERRIDE by {} for {}: {reason} (recorded in the ledger)",
+            session.actor.name, decision.environment
+        );
+        session
+            .runtime
+            .warning(&Annotation::new(message.clone()).title("migrate-runner policy override"));
+        session.ui.warn(&message);
+        return Ok(());
+    }
+    if let Some(expected) = &decision.confirm_on_terminal {
+        // `decide` only asks for a confirmation when stdin is a terminal.
+        let stdin = std::io::stdin();
+        eprint!(
+            "{} on {}: type the database name `{expected}` to continue: ",
+            decision.rule,
+            session.url.shown()
+        );
+        let mut answer = String::new();
+        stdin
+            .read_line(&mut answer)
+            .map_err(|error| Error::usage(format!("reading the confirmation: {error}")))?;
+        if answer.trim() != expected {
+            return Err(Error::check(
+                "confirmation did not match the database name; nothing was changed",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Records a policy override in the events table.
+pub async fn record_override(
+    session: &Session,
+    connection: &mut Connection,
+    decision: &Decision,
+    command: &str,
+) -> Result<()> {
+    if let Some(reason) = &decision.overridden {
+        let detail = format!(
+            "policy override in {}: {} ({})",
+            decision.environment, reason, decision.rule
+        );
+        connection
+            .execute_ledger(&session.ledger.event_sql(&session.actor, command, None, &detail))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Where applying needs a review (production), the PostgreSQL lint must
+/// pass, or its findings be acknowledged, first.
+pub fn lint_gate<'a>(
+    session: &Session,
+    migrations: impl IntoIterator<Item = &'a Migration>,
+    decision: &Decision,
+) -> Result<()> {
+    let reviewed = session.policy().apply == shipgate_core::config::ApplyMode::ManualWithReview;
+    if !reviewed || session.url.dialect() != crate::sql::SqlDialect::Postgres {
+        return Ok(());
+    }
+    let findings = crate::lint::lint_migrations(migrations);
+    let blocking = crate::lint::blocking(&findings);
+    if blocking == 0 {
+        return Ok(());
+    }
+    let first = findings
+        .iter()
+        .find(|finding| finding.severity == crate::lint::Severity::Error && !finding.acknowledged)
+        .map(|finding| format!("{}:{} [{}]", finding.file, finding.line, finding.rule))
+        .unwrap_or_default();
+    if decision.overridden.is_some() {
+        session.ui.warn(&format!(
+            "{blocking} blocking lint finding(s) overridden, first {first}"
+        ));
+        return Ok(());
+    }
+    Err(Error::check(format!(
+        "{} needs a clean migration lint: {blocking} blocking finding(s), first {first}; fix them or acknowledge with `-- shipgate:lint-ignore <rule>` (see `migrate-runner lint`)",
+        decision.environment
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +393,7 @@ mod tests {
             policy: MigrateConfig::default().policy_for(environment),
             operation,
             in_actions,
+            terminal: true,
             actor: "alice".into(),
             approvals: Some(
                 approvals
@@ -255,33 +412,46 @@ mod tests {
     #[test]
     fn development_and_staging_apply_automatically() {
         for environment in ["development", "staging"] {
-            let decision = decide(&facts(environment, Operation::Apply, true, &[]));
+            let decision = decide_on(&facts(environment, Operation::Apply, true, &[]));
             assert!(decision.allowed && !decision.backup_required, "{decision:?}");
         }
-        assert!(decide(&facts("development", Operation::Rollback, false, &[])).allowed);
+        assert!(decide_on(&facts("development", Operation::Rollback, false, &[])).allowed);
     }
 
     #[test]
     fn production_apply_needs_one_approver_and_a_backup() {
-        let denied = decide(&facts("production", Operation::Apply, true, &[("bob", "rejected")]));
+        let denied = decide_on(&facts("production", Operation::Apply, true, &[("bob", "rejected")]));
         assert!(!denied.allowed && denied.backup_required, "{denied:?}");
-        let allowed = decide(&facts("production", Operation::Apply, true, &[("bob", "approved")]));
+        let allowed = decide_on(&facts("production", Operation::Apply, true, &[("bob", "approved")]));
         assert!(allowed.allowed, "{allowed:?}");
         assert_eq!(allowed.approvers, ["bob"]);
-        let local = decide(&facts("production", Operation::Apply, false, &[]));
+        let local = decide_on(&facts("production", Operation::Apply, false, &[]));
+        assert!(local.allowed, "{local:?}");
         assert_eq!(local.confirm_on_terminal.as_deref(), Some("app_prod"));
     }
 
     #[test]
+    fn production_apply_without_a_terminal_is_refused_by_the_decision_itself() {
+        let mut input = facts("production", Operation::Apply, false, &[]);
+        input.terminal = false;
+        let refused = decide_on(&input);
+        assert!(!refused.allowed, "{refused:?}");
+        assert_eq!(refused.confirm_on_terminal, None);
+        assert!(refused.reason.contains("none is attached"), "{}", refused.reason);
+        input.override_reason = Some("INC-9".into());
+        assert!(decide_on(&input).allowed, "an override still lets it through");
+    }
+
+    #[test]
     fn production_rollback_needs_two_people_besides_the_actor() {
-        let one = decide(&facts(
+        let one = decide_on(&facts(
             "production",
             Operation::Rollback,
             true,
             &[("alice", "approved"), ("bob", "approved"), ("BOB", "approved")],
         ));
         assert!(!one.allowed, "{one:?}");
-        let two = decide(&facts(
+        let two = decide_on(&facts(
             "production",
             Operation::Rollback,
             true,
@@ -289,7 +459,7 @@ mod tests {
         ));
         assert!(two.allowed, "{two:?}");
         assert_eq!(two.approvers, ["bob", "carol"]);
-        let local = decide(&facts("production", Operation::Rollback, false, &[]));
+        let local = decide_on(&facts("production", Operation::Rollback, false, &[]));
         assert!(
             !local.allowed && local.reason.contains("refused outside GitHub Actions"),
             "{local:?}"
@@ -298,20 +468,20 @@ mod tests {
 
     #[test]
     fn staging_rollback_needs_one_approver_other_than_the_actor() {
-        assert!(!decide(&facts("staging", Operation::Rollback, true, &[("alice", "approved")])).allowed);
-        assert!(decide(&facts("staging", Operation::Rollback, true, &[("bob", "approved")])).allowed);
+        assert!(!decide_on(&facts("staging", Operation::Rollback, true, &[("alice", "approved")])).allowed);
+        assert!(decide_on(&facts("staging", Operation::Rollback, true, &[("bob", "approved")])).allowed);
     }
 
     #[test]
     fn unknown_environments_get_the_production_policy() {
-        assert!(!decide(&facts("qa", Operation::Rollback, true, &[])).allowed);
+        assert!(!decide_on(&facts("qa", Operation::Rollback, true, &[])).allowed);
     }
 
     #[test]
     fn an_override_allows_and_says_so() {
         let mut input = facts("production", Operation::Rollback, false, &[]);
         input.override_reason = Some("incident 42".into());
-        let decision = decide(&input);
+        let decision = decide_on(&input);
         assert!(decision.allowed);
         assert_eq!(decision.overridden.as_deref(), Some("incident 42"));
         assert!(decision.reason.starts_with("POLICY OVERRIDDEN"), "{}", decision.reason);

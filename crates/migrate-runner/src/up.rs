@@ -8,18 +8,17 @@
 //! statement with its progress in the ledger, so a failed or killed run
 //! resumes at the statement that did not finish.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use serde::Serialize;
 use serde_json::json;
-use shipgate_core::actions::{Annotation, Summary};
+use shipgate_core::actions::Summary;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
 use crate::database::{Applied, Connection, LedgerChange};
 use crate::formats::{Migration, MigrationSet};
 use crate::ledger::{LedgerRow, now};
-use crate::policy::{self, Decision, Facts, Operation};
+use crate::policy::{self, Operation};
 use crate::status::{self, Report, State, ledger_version};
 use crate::version::Version;
 use crate::{OverrideArgs, Session, UpArgs, backup};
@@ -123,141 +122,6 @@ fn within(target: Option<&Version>, version: &str) -> bool {
     }
 }
 
-/// Gathers the facts (approvals from GitHub when they matter) and decides.
-pub async fn decide(session: &Session, operation: Operation, overrides: &OverrideArgs) -> Result<Decision> {
-    let policy = session.policy();
-    let (_, requirement) = policy::requirement(&policy, operation);
-    let in_actions = session.runtime.in_actions();
-    let approvals = if in_actions && requirement != policy::Requirement::None {
-        match policy::fetch_approvals(&session.runtime).await {
-            Ok(approvals) => Some(approvals),
-            Err(error) => {
-                session.ui.warn(&format!("cannot read the run's approvals: {error}"));
-                None
-            }
-        }
-    } else {
-        Some(Vec::new())
-    };
-    let override_reason = if overrides.override_policy {
-        let reason = overrides.reason.clone().unwrap_or_default();
-        if reason.trim().is_empty() {
-            return Err(Error::usage("--override-policy needs a non-empty --reason"));
-        }
-        Some(reason)
-    } else {
-        None
-    };
-    Ok(policy::decide(&Facts {
-        environment: session.environment.clone(),
-        policy,
-        operation,
-        in_actions,
-        actor: session.actor.name.clone(),
-        approvals,
-        database_name: session.url.database_name(),
-        override_reason,
-    }))
-}
-
-/// Turns a decision into go or no-go, asking on the terminal when it must.
-pub fn enforce(session: &Session, decision: &Decision) -> Result<()> {
-    if !decision.allowed {
-        return Err(Error::check(format!(
-            "policy for {} refuses to {}: {}",
-            decision.environment,
-            match decision.operation {
-                Operation::Apply => "apply",
-                Operation::Rollback => "roll back",
-            },
-            decision.reason
-        )));
-    }
-    if let Some(reason) = &decision.overridden {
-        let message = format!(
-            "POLICY OVERRIDE by {} for {}: {reason} (recorded in the ledger)",
-            session.actor.name, decision.environment
-        );
-        session
-            .runtime
-            .warning(&Annotation::new(message.clone()).title("migrate-runner policy override"));
-        session.ui.warn(&message);
-        return Ok(());
-    }
-    if let Some(expected) = &decision.confirm_on_terminal {
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return Err(Error::check(format!(
-                "{} in {} needs a person to confirm on a terminal (type the database name `{expected}`); none is attached",
-                decision.rule, decision.environment
-            )));
-        }
-        eprint!(
-            "{} on {}: type the database name `{expected}` to continue: ",
-            decision.rule,
-            session.url.shown()
-        );
-        let mut answer = String::new();
-        stdin
-            .read_line(&mut answer)
-            .map_err(|error| Error::usage(format!("reading the confirmation: {error}")))?;
-        if answer.trim() != expected {
-            return Err(Error::check(
-                "confirmation did not match the database name; nothing was changed",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Where applying needs a review (production), the PostgreSQL lint must
-/// pass, or its findings be acknowledged, first.
-fn lint_gate(session: &Session, set: &MigrationSet, steps: &[Step], decision: &Decision) -> Result<()> {
-    let reviewed = session.policy().apply == shipgate_core::config::ApplyMode::ManualWithReview;
-    if !reviewed || session.url.dialect() != crate::sql::SqlDialect::Postgres {
-        return Ok(());
-    }
-    let findings = crate::lint::lint_migrations(steps.iter().map(|step| &set.migrations[step.index]));
-    let blocking = crate::lint::blocking(&findings);
-    if blocking == 0 {
-        return Ok(());
-    }
-    let first = findings
-        .iter()
-        .find(|finding| finding.severity == crate::lint::Severity::Error && !finding.acknowledged)
-        .map(|finding| format!("{}:{} [{}]", finding.file, finding.line, finding.rule))
-        .unwrap_or_default();
-    if decision.overridden.is_some() {
-        session.ui.warn(&format!(
-            "{blocking} blocking lint finding(s) overridden, first {first}"
-        ));
-        return Ok(());
-    }
-    Err(Error::check(format!(
-        "{} needs a clean migration lint: {blocking} blocking finding(s), first {first}; fix them or acknowledge with `-- shipgate:lint-ignore <rule>` (see `migrate-runner lint`)",
-        decision.environment
-    )))
-}
-
-/// Records a policy override in the events table.
-pub async fn record_override(
-    session: &Session,
-    connection: &mut Connection,
-    decision: &Decision,
-    command: &str,
-) -> Result<()> {
-    if let Some(reason) = &decision.overridden {
-        let detail = format!(
-            "policy override in {}: {} ({})",
-            decision.environment, reason, decision.rule
-        );
-        connection
-            .execute_ledger(&session.ledger.event_sql(&session.actor, command, None, &detail))
-            .await?;
-    }
-    Ok(())
-}
-
 /// What one applied migration took.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppliedStep {
@@ -267,10 +131,7 @@ pub struct AppliedStep {
     pub statements: i64,
 }
 
-pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs, dry_run: bool) -> Result<ExitCode> {
-    if dry_run {
-        return crate::plan::run(session, args, false, &crate::DownArgs::default(), overrides).await;
-    }
+pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs) -> Result<ExitCode> {
     let set = session.load_migrations()?;
     let mut connection = session.connect().await?;
     let rows = connection.read_ledger(&session.ledger).await?;
@@ -279,9 +140,9 @@ pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs, dry
     let mut backup_file = None;
     let mut decision = None;
     if !steps.is_empty() {
-        let decided = decide(session, Operation::Apply, overrides).await?;
-        enforce(session, &decided)?;
-        lint_gate(session, &set, &steps, &decided)?;
+        let decided = policy::decide(session, Operation::Apply, overrides).await?;
+        policy::enforce(session, &decided)?;
+        policy::lint_gate(session, steps.iter().map(|step| &set.migrations[step.index]), &decided)?;
         if decided.backup_required || args.backup {
             backup_file = Some(backup::take(session, args.backup_path.as_deref()).await?);
         }
@@ -292,7 +153,7 @@ pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs, dry
     let outcome = async {
         connection.ensure_ledger(&session.ledger).await?;
         if let Some(decision) = &decision {
-            record_override(session, &mut connection, decision, "up").await?;
+            policy::record_override(session, &mut connection, decision, "up").await?;
         }
         // Another run may have applied some of these while we waited.
         let rows = connection.read_ledger(&session.ledger).await?;

@@ -345,3 +345,45 @@ fn production_apply_needs_a_clean_lint() {
     run(job.work.path(), &["lint", "--dir", "pg"], &env).ok();
     run(job.work.path(), &args, &env).ok();
 }
+
+#[test]
+fn plan_and_up_give_the_same_verdict_without_a_terminal() {
+    let work = tempfile::tempdir().unwrap();
+    copy_fixture("sqlite", &work.path().join("migrations"));
+    let url = format!("sqlite:{}", work.path().join("prod.db").display());
+    let env = [("DATABASE_URL", url.as_str())];
+    // The tests' stdin is not a terminal: nobody can type the database name.
+    let plan = run(work.path(), &["plan", "--env", "production"], &env);
+    assert_eq!(plan.code, 1, "{plan:?}");
+    let verdict = plan.stdout.lines().last().unwrap_or_default();
+    assert!(verdict.contains("REFUSED"), "{plan:?}");
+    assert!(verdict.contains("none is attached"), "{plan:?}");
+    let document = run(work.path(), &["plan", "--env", "production", "--json"], &env).json();
+    assert_eq!(document["policy"]["allowed"], false, "{document}");
+    assert_eq!(document["policy"]["confirm_on_terminal"], serde_json::Value::Null);
+
+    let dry_run = run(work.path(), &["up", "--env", "production", "--dry-run"], &env);
+    assert_eq!(dry_run.code, 1, "{dry_run:?}");
+    assert_eq!(dry_run.stdout, plan.stdout, "`up --dry-run` is `plan`");
+
+    let up = run(work.path(), &["up", "--env", "production"], &env);
+    assert_eq!(up.code, 1, "{up:?}");
+    let reason = document["policy"]["reason"].as_str().unwrap();
+    assert!(up.stderr.contains(reason), "up refuses for the reason plan gave: {up:?}");
+
+    // An override is allowed by both.
+    let overridden = ["--override-policy", "--reason", "INC-12 restore"];
+    let plan = run(
+        work.path(),
+        &[&["plan", "--env", "production"][..], &overridden[..]].concat(),
+        &env,
+    )
+    .ok();
+    assert!(plan.stdout.contains("allowed — POLICY OVERRIDDEN"), "{plan:?}");
+    run(
+        work.path(),
+        &[&["up", "--env", "production"][..], &overridden[..]].concat(),
+        &env,
+    )
+    .ok();
+}

@@ -21,7 +21,7 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 use shipgate_core::actions::{Annotation, Runtime};
 use shipgate_core::config::{ApplyMode, MigrationPolicy, RollbackMode};
-use shipgate_core::exit::{Error, Result};
+use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::github::{GitHubClient, GitHubSettings};
 
 use crate::database::Connection;
@@ -264,6 +264,14 @@ pub async fn decide(session: &Session, operation: Operation, overrides: &Overrid
     let approvals = if in_actions && requirement != Requirement::None {
         match fetch_approvals(&session.runtime).await {
             Ok(approvals) => Some(approvals),
+            // GitHub could not be reached after the retries: an outside
+            // failure (exit 3), not a refusal, unless an override was asked
+            // for, which is what an override is for.
+            Err(error) if error.exit_code() == ExitCode::External && override_reason.is_none() => {
+                return Err(Error::external(format!(
+                    "cannot read the run's environment approvals: {error}"
+                )));
+            }
             Err(error) => {
                 session.ui.warn(&format!("cannot read the run's approvals: {error}"));
                 None

@@ -387,3 +387,49 @@ fn plan_and_up_give_the_same_verdict_without_a_terminal() {
     )
     .ok();
 }
+
+#[test]
+fn an_unreachable_approvals_api_is_an_external_failure() {
+    let job = Job::new();
+    // GitHub answers 5xx for longer than the retries last.
+    job.github
+        .state()
+        .fail_next("/repos/acme/app/actions/runs/42/approvals", vec![502; 8]);
+    let up = job.run(&["up", "--env", "production"]);
+    assert_eq!(up.code, 3, "{up:?}");
+    assert!(
+        up.stderr.contains("cannot read the run's environment approvals"),
+        "{up:?}"
+    );
+    assert_eq!(
+        up.stdout.lines().filter(|line| line.starts_with("::error")).count(),
+        1,
+        "{up:?}"
+    );
+    assert!(!job.work.path().join("prod.db").exists() || job.ledger("SELECT count(*) FROM shipgate_migrations").starts_with("error"));
+
+    // Nothing listens on the API's port at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut env = job.env();
+    env.retain(|(name, _)| *name != "GITHUB_API_URL");
+    env.push(("GITHUB_API_URL", format!("http://127.0.0.1:{port}")));
+    let env: Vec<(&str, &str)> = env.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    for command in ["up", "plan"] {
+        let refused = run(job.work.path(), &[command, "--env", "production"], &env);
+        assert_eq!(refused.code, 3, "{command}: {refused:?}");
+        assert!(
+            refused.stderr.contains("cannot read the run's environment approvals"),
+            "{command}: {refused:?}"
+        );
+    }
+    // An override is for exactly this: GitHub is down and the fix must ship.
+    let overridden = run(
+        job.work.path(),
+        &["up", "--env", "production", "--override-policy", "--reason", "GitHub outage"],
+        &env,
+    )
+    .ok();
+    assert!(overridden.stderr.contains("POLICY OVERRIDE"), "{overridden:?}");
+}

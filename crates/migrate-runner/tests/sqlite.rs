@@ -309,3 +309,39 @@ fn the_environment_variable_picks_the_policy() {
     assert_eq!(plan["environment"], "staging", "{plan}");
     assert_eq!(plan["operation"], "up", "{plan}");
 }
+
+#[test]
+fn a_damaged_or_foreign_database_file_is_named() {
+    let work = tempfile::tempdir().unwrap();
+    copy_fixture("sqlite", &work.path().join("migrations"));
+    std::fs::write(
+        work.path().join("notes.db"),
+        "not a database, only text that happens to end in .db\n".repeat(40),
+    )
+    .unwrap();
+    let foreign = run(work.path(), &["status", "--database-url", "sqlite:notes.db"], &[]);
+    assert_eq!(foreign.code, 2, "{foreign:?}");
+    assert_eq!(foreign.stderr.trim().lines().count(), 1, "{foreign:?}");
+    assert!(
+        foreign.stderr.contains("notes.db: file is not a database"),
+        "{foreign:?}"
+    );
+
+    // A real database whose ledger page was overwritten.
+    run(work.path(), &["up", "--database-url", "sqlite:app.db"], &[]).ok();
+    let db = work.path().join("app.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    assert!(bytes.len() > 2 * page_size, "several pages: {}", bytes.len());
+    for byte in &mut bytes[page_size..] {
+        *byte = 0xA5;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let damaged = run(work.path(), &["status", "--database-url", "sqlite:app.db"], &[]);
+    assert_eq!(damaged.code, 2, "{damaged:?}");
+    assert!(
+        damaged.stderr.contains("app.db: database disk image is malformed"),
+        "{damaged:?}"
+    );
+    assert!(damaged.stderr.contains("restore it from a backup"), "{damaged:?}");
+}

@@ -2,7 +2,7 @@
 //! (the write lock is taken up front) with a busy timeout, and every
 //! transaction re-reads the ledger, so two runs never apply one migration twice.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rusqlite::{OptionalExtension, TransactionBehavior};
@@ -13,19 +13,30 @@ use crate::ledger::{Ledger, LedgerRow};
 
 pub struct SqliteConnection {
     connection: rusqlite::Connection,
+    /// The database file, for errors about the file itself.
+    path: PathBuf,
     /// Whether this connection switched its rollback journal to TRUNCATE
     /// (see [`SqliteConnection::journal_for_writes`]) and must switch back.
     truncating_journal: Option<bool>,
 }
 
-fn failure(error: rusqlite::Error) -> DbFailure {
+fn failure(error: rusqlite::Error, path: &Path) -> DbFailure {
     let busy = matches!(
         error.sqlite_error_code(),
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     );
     let unique = matches!(&error, rusqlite::Error::SqliteFailure(e, _) if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY);
+    // SQLite opens lazily, so a damaged or foreign file shows up at the
+    // first statement, as "file is not a database" with no file name.
+    let message = match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => format!(
+            "{}: {error}: the file is not an SQLite database or is damaged; restore it from a backup",
+            path.display()
+        ),
+        _ => error.to_string(),
+    };
     DbFailure {
-        message: error.to_string(),
+        message,
         position: None,
         connection_lost: busy || matches!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::CannotOpen)),
         unique_violation: unique,
@@ -50,6 +61,7 @@ impl SqliteConnection {
             .map_err(|error| Error::external(format!("configuring {}: {error}", path.display())))?;
         Ok(SqliteConnection {
             connection,
+            path: path.to_path_buf(),
             truncating_journal: None,
         })
     }
@@ -77,11 +89,11 @@ impl SqliteConnection {
     }
 
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), DbFailure> {
-        self.connection.execute_batch(sql).map_err(failure)
+        self.connection.execute_batch(sql).map_err(|error| failure(error, &self.path))
     }
 
     pub(super) fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbFailure> {
-        let mut statement = self.connection.prepare(sql).map_err(failure)?;
+        let mut statement = self.connection.prepare(sql).map_err(|error| failure(error, &self.path))?;
         let columns = statement.column_count();
         let rows = statement
             .query_map([], |row| {
@@ -98,8 +110,8 @@ impl SqliteConnection {
                     })
                     .collect()
             })
-            .map_err(failure)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(failure)
+            .map_err(|error| failure(error, &self.path))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|error| failure(error, &self.path))
     }
 
     fn ledger_exists(&self, ledger: &Ledger) -> Result<bool, DbFailure> {
@@ -111,7 +123,7 @@ impl SqliteConnection {
                 |row| row.get::<_, i64>(0),
             )
             .map(|count| count > 0)
-            .map_err(failure)
+            .map_err(|error| failure(error, &self.path))
     }
 
     pub(super) fn read_ledger(&mut self, ledger: &Ledger) -> Result<Vec<LedgerRow>> {
@@ -119,7 +131,7 @@ impl SqliteConnection {
             if !self.ledger_exists(ledger)? {
                 return Ok(Vec::new());
             }
-            let mut statement = self.connection.prepare(&ledger.select_sql()).map_err(failure)?;
+            let mut statement = self.connection.prepare(&ledger.select_sql()).map_err(|error| failure(error, &self.path))?;
             let rows = statement
                 .query_map([], |row| {
                     Ok(LedgerRow {
@@ -135,14 +147,15 @@ impl SqliteConnection {
                         note: row.get(9)?,
                     })
                 })
-                .map_err(failure)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(failure)
+                .map_err(|error| failure(error, &self.path))?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(|error| failure(error, &self.path))
         };
         read().map_err(|error| error.into_error("reading the ledger", None))
     }
 
     fn row_state(
         transaction: &rusqlite::Transaction<'_>,
+        path: &Path,
         ledger: &Ledger,
         version: &str,
     ) -> Result<Option<(bool, i64)>, DbFailure> {
@@ -156,7 +169,7 @@ impl SqliteConnection {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
-            .map_err(failure)
+            .map_err(|error| failure(error, path))
     }
 
     pub(super) fn apply_in_transaction(
@@ -170,13 +183,13 @@ impl SqliteConnection {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|error| failure(error).into_error("starting a transaction", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("starting a transaction", None))?;
         let version = match change {
             LedgerChange::Insert(row) | LedgerChange::Replace(row) => &row.version,
             LedgerChange::Delete { version } => version,
         };
         let state =
-            Self::row_state(&transaction, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+            Self::row_state(&transaction, &self.path, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
         let already = match change {
             LedgerChange::Insert(_) => state.is_some(),
             LedgerChange::Replace(row) => {
@@ -188,7 +201,7 @@ impl SqliteConnection {
                             |found| found.get(0),
                         )
                         .optional()
-                        .map_err(|error| failure(error).into_error("the ledger", None))?;
+                        .map_err(|error| failure(error, &self.path).into_error("the ledger", None))?;
                     checksum.as_deref() == Some(&row.checksum)
                 }
             }
@@ -200,7 +213,7 @@ impl SqliteConnection {
         let started = Instant::now();
         transaction
             .execute_batch(script)
-            .map_err(|error| failure(error).into_error("migration", Some((path, first_line, script))))?;
+            .map_err(|error| failure(error, &self.path).into_error("migration", Some((path, first_line, script))))?;
         let execution_ms = started.elapsed().as_millis() as i64;
         let bookkeeping = match change {
             LedgerChange::Insert(row) => ledger.insert_sql(row, &execution_ms.to_string()),
@@ -213,10 +226,10 @@ impl SqliteConnection {
         };
         transaction
             .execute_batch(&bookkeeping)
-            .map_err(|error| failure(error).into_error("the ledger", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("the ledger", None))?;
         transaction
             .commit()
-            .map_err(|error| failure(error).into_error("committing", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("committing", None))?;
         Ok(Applied::Ran { execution_ms })
     }
 
@@ -234,21 +247,21 @@ impl SqliteConnection {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|error| failure(error).into_error("starting a transaction", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("starting a transaction", None))?;
         let state =
-            Self::row_state(&transaction, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+            Self::row_state(&transaction, &self.path, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
         if state.is_none_or(|(success, done)| success || done != index) {
             return Ok(Applied::AlreadyDone);
         }
         transaction
             .execute_batch(statement)
-            .map_err(|error| failure(error).into_error("statement", Some((path, line, statement))))?;
+            .map_err(|error| failure(error, &self.path).into_error("statement", Some((path, line, statement))))?;
         transaction
             .execute_batch(&ledger.progress_sql(version, index + 1))
-            .map_err(|error| failure(error).into_error("the ledger", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("the ledger", None))?;
         transaction
             .commit()
-            .map_err(|error| failure(error).into_error("committing", None))?;
+            .map_err(|error| failure(error, &self.path).into_error("committing", None))?;
         Ok(Applied::Ran { execution_ms: 0 })
     }
 

@@ -179,7 +179,36 @@ pub fn run_with(
         });
     }
     report(&ui, &runtime, &event, &message, &reports, delivery.dry_run.dry_run)?;
-    Ok(deliver::verdict(&reports))
+    // Warnings and the error line follow the results table.
+    for r in reports.iter().filter(|r| r.failed() && r.optional) {
+        ui.warn(&format!("{}: {} (optional target)", r.target, r.detail()));
+    }
+    match deliver::verdict(&reports) {
+        ExitCode::Ok => Ok(ExitCode::Ok),
+        code => Err(not_delivered(code, &reports)),
+    }
+}
+
+/// The one error line for required targets that were not delivered, so a
+/// failed run reads `notify: error: …` (and writes one `::error` in
+/// Actions) like every other tool, after the results table.
+fn not_delivered(code: ExitCode, reports: &[TargetReport]) -> Error {
+    let failed: Vec<String> = reports
+        .iter()
+        .filter(|r| r.failed() && !r.optional)
+        .map(|r| format!("{}: {}", r.target, r.detail()))
+        .collect();
+    let message = format!(
+        "{} of {} target(s) not delivered: {}",
+        failed.len(),
+        reports.len(),
+        failed.join("; ")
+    );
+    if code == ExitCode::External {
+        Error::external(message)
+    } else {
+        Error::check(message)
+    }
 }
 
 fn report(
@@ -224,15 +253,6 @@ fn report(
         .heading(3, &format!("notify: {}", message.title))
         .table(&["target", "kind", "result", "detail"], &rows);
     runtime.append_summary(summary.as_markdown())?;
-
-    for r in reports.iter().filter(|r| r.failed()) {
-        let line = format!("{}: {}", r.target, r.detail());
-        if r.optional {
-            ui.warn(&format!("{line} (optional target)"));
-        } else {
-            runtime.error(&shipgate_core::actions::Annotation::new(line).title("notification not delivered"));
-        }
-    }
 
     if ui.json {
         return ui.print_json(&json!({

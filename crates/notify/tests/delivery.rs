@@ -152,8 +152,9 @@ fn one_failed_required_target_fails_the_run_but_the_others_still_get_it() {
     assert_eq!(run.output("delivered").as_deref(), Some("1"));
     assert_eq!(run.output("failed").as_deref(), Some("1"));
     assert!(run.summary.contains("| failed |"), "{}", run.summary);
-    assert!(
-        run.stdout.contains("::error title=notification not delivered::"),
+    assert_eq!(
+        run.stdout.lines().filter(|line| line.starts_with("::error")).count(),
+        1,
         "{}",
         run.stdout
     );
@@ -172,6 +173,34 @@ fn one_failed_required_target_fails_the_run_but_the_others_still_get_it() {
     assert!(optional.stderr.contains("optional target"), "{}", optional.stderr);
     assert_eq!(server.requests_to("POST", "/gone").len(), 2);
     assert!(server.requests_to("POST", "/gone").iter().all(|r| r.query.is_none()));
+}
+
+#[test]
+fn a_failed_run_prints_the_table_then_one_error_line_like_every_tool() {
+    let server = ScriptedServer::start();
+    server.always("POST", "/good", CannedResponse::status(200));
+    server.always("POST", "/gone", CannedResponse::text(404, "no_service"));
+    let good = format!("{}/good", server.url());
+    let gone = format!("{}/gone", server.url());
+    let args = ["send", "--title", "t", "--to", good.as_str(), "--to", gone.as_str()];
+    let ports = vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT")];
+
+    let local = Runner::local().run(&args);
+    assert_eq!(local.code, 1, "{local:#?}");
+    insta::with_settings!({ filters => ports.clone() }, {
+        insta::assert_snapshot!("failed_run_stderr", local.stderr);
+    });
+
+    let in_actions = Runner::in_actions().run(&args);
+    assert_eq!(in_actions.code, 1, "{in_actions:#?}");
+    let errors: Vec<&str> = in_actions
+        .stdout
+        .lines()
+        .filter(|line| line.starts_with("::error"))
+        .collect();
+    insta::with_settings!({ filters => ports }, {
+        insta::assert_debug_snapshot!("failed_run_annotations", errors);
+    });
 }
 
 #[test]

@@ -6,8 +6,8 @@ use git2::{Oid, Sort};
 use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
-use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::commit::shown_header;
+use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::git::{Repo, decode_message};
 
 use crate::lint::{Author, CommitVerdict, Linter};

@@ -300,6 +300,9 @@ fn a_megabyte_header_is_cut_wherever_it_is_shown() {
     let output = guard(repo.path(), &["--json", "commits", "HEAD~1..HEAD"]);
     assert_eq!(output.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
-    insta::assert_snapshot!("megabyte_header_commits", json["commits"][0]["header"].as_str().unwrap());
+    insta::assert_snapshot!(
+        "megabyte_header_commits",
+        json["commits"][0]["header"].as_str().unwrap()
+    );
     assert!(output.stdout.len() < 4096, "{} bytes of JSON", output.stdout.len());
 }

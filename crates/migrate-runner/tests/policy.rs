@@ -369,7 +369,10 @@ fn plan_and_up_give_the_same_verdict_without_a_terminal() {
     let up = run(work.path(), &["up", "--env", "production"], &env);
     assert_eq!(up.code, 1, "{up:?}");
     let reason = document["policy"]["reason"].as_str().unwrap();
-    assert!(up.stderr.contains(reason), "up refuses for the reason plan gave: {up:?}");
+    assert!(
+        up.stderr.contains(reason),
+        "up refuses for the reason plan gave: {up:?}"
+    );
 
     // An override is allowed by both.
     let overridden = ["--override-policy", "--reason", "INC-12 restore"];
@@ -406,7 +409,12 @@ fn an_unreachable_approvals_api_is_an_external_failure() {
         1,
         "{up:?}"
     );
-    assert!(!job.work.path().join("prod.db").exists() || job.ledger("SELECT count(*) FROM shipgate_migrations").starts_with("error"));
+    assert!(
+        !job.work.path().join("prod.db").exists()
+            || job
+                .ledger("SELECT count(*) FROM shipgate_migrations")
+                .starts_with("error")
+    );
 
     // Nothing listens on the API's port at all.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -427,7 +435,14 @@ fn an_unreachable_approvals_api_is_an_external_failure() {
     // An override is for exactly this: GitHub is down and the fix must ship.
     let overridden = run(
         job.work.path(),
-        &["up", "--env", "production", "--override-policy", "--reason", "GitHub outage"],
+        &[
+            "up",
+            "--env",
+            "production",
+            "--override-policy",
+            "--reason",
+            "GitHub outage",
+        ],
         &env,
     )
     .ok();

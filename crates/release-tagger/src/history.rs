@@ -382,7 +382,8 @@ pub fn scan_range(repo: &Repo, from: Option<Oid>, to: Oid, config: &ReleaseConfi
         // Decoding only allocates for messages that are not UTF-8: those
         // with an `encoding` header (Latin-1 from old tooling) read as git
         // shows them, others with U+FFFD in place of the bad bytes.
-        let message = shipgate_core::git::decode_message(found.message_bytes(), found.message_encoding().ok().flatten());
+        let message =
+            shipgate_core::git::decode_message(found.message_bytes(), found.message_encoding().ok().flatten());
         match classify(oid, &message, found.time().seconds(), config) {
             Some(change) => scan.changes.push(change),
             None => {

@@ -225,9 +225,7 @@ pub fn run(project: &Project, args: &TagArgs) -> Result<ExitCode> {
                     match &on_head {
                         // An earlier run tagged HEAD but could not push:
                         // this run finishes it.
-                        Some(tag)
-                            if args.push.push && remote_lacks(project, &args.push.remote, &tag.name)? =>
-                        {
+                        Some(tag) if args.push.push && remote_lacks(project, &args.push.remote, &tag.name)? => {
                             project.ui.info(&format!(
                                 "HEAD is already released as {}, but {} lacks the tag: pushing it",
                                 tag.name, args.push.remote
@@ -237,7 +235,10 @@ pub fn run(project: &Project, args: &TagArgs) -> Result<ExitCode> {
                         _ => {
                             let message = match &on_head {
                                 Some(tag) if args.push.push => {
-                                    format!("HEAD is already released as {}, and {} has it", tag.name, args.push.remote)
+                                    format!(
+                                        "HEAD is already released as {}, and {} has it",
+                                        tag.name, args.push.remote
+                                    )
                                 }
                                 Some(tag) => format!("HEAD is already released as {}", tag.name),
                                 None => "nothing to release: no releasable commits since the last release".to_owned(),

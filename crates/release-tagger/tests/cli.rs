@@ -348,7 +348,11 @@ fn a_latin1_commit_reads_as_git_shows_it() {
         "--file",
         message.to_str().unwrap(),
     ]);
-    assert!(fixture.run_git(&["cat-file", "-p", "HEAD"]).contains("\nencoding ISO-8859-1\n"));
+    assert!(
+        fixture
+            .run_git(&["cat-file", "-p", "HEAD"])
+            .contains("\nencoding ISO-8859-1\n")
+    );
     let shown_by_git = fixture.run_git(&["log", "-1", "--format=%s"]);
     assert_eq!(shown_by_git.trim(), "feat(menu): café crème brûlée");
     let changelog = stdout(&ok(run(&fixture, &["changelog"])));

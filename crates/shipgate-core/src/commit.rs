@@ -559,7 +559,10 @@ mod tests {
         assert_eq!(super::shown_header(&exact), exact);
         let long = format!("feat: {}", "é".repeat(1 << 20));
         let shown = super::shown_header(&long);
-        assert_eq!(shown.chars().count(), SHOWN_HEADER_CHARS + " (1048382 more characters)".len() + 1);
+        assert_eq!(
+            shown.chars().count(),
+            SHOWN_HEADER_CHARS + " (1048382 more characters)".len() + 1
+        );
         assert!(shown.ends_with("é… (1048382 more characters)"), "{shown}");
     }
 

@@ -440,8 +440,12 @@ impl Repo {
             .filter_map(|line| line.split_once('\t'))
             .find(|(_, name)| *name == reference)
             .map(|(sha, _)| {
-                Oid::from_str(sha.trim())
-                    .map_err(|e| Error::external(format!("git ls-remote printed `{sha}`, not an object id: {}", e.message())))
+                Oid::from_str(sha.trim()).map_err(|e| {
+                    Error::external(format!(
+                        "git ls-remote printed `{sha}`, not an object id: {}",
+                        e.message()
+                    ))
+                })
             })
             .transpose()
     }
@@ -881,13 +885,17 @@ mod tests {
         let h = history();
         let remote = h.fixture.bare_remote();
         let repo = Repo::discover(h.fixture.path()).unwrap();
-        let local = repo.create_annotated_tag("v0.3.0", oid(&h.e), "Release 0.3.0", false).unwrap();
+        let local = repo
+            .create_annotated_tag("v0.3.0", oid(&h.e), "Release 0.3.0", false)
+            .unwrap();
         assert_eq!(repo.remote_tag("origin", "v0.3.0").unwrap(), None);
-        repo.push("origin", &["refs/tags/v0.3.0"], PushOptions::default()).unwrap();
+        repo.push("origin", &["refs/tags/v0.3.0"], PushOptions::default())
+            .unwrap();
         assert_eq!(repo.remote_tag("origin", "v0.3.0").unwrap(), Some(local));
         // `v0.3` is not `v0.3.0`: names match exactly, not by prefix.
         assert_eq!(repo.remote_tag("origin", "v0.3").unwrap(), None);
-        h.fixture.run_git(&["remote", "set-url", "origin", &format!("{}-gone", remote.url())]);
+        h.fixture
+            .run_git(&["remote", "set-url", "origin", &format!("{}-gone", remote.url())]);
         let err = repo.remote_tag("origin", "v0.3.0").unwrap_err();
         assert_eq!(err.exit_code(), crate::exit::ExitCode::External, "{err}");
     }
@@ -903,7 +911,10 @@ mod tests {
         assert_eq!(decode_message("feat: café".as_bytes(), None), "feat: café");
         assert_eq!(decode_message("feat: café".as_bytes(), Some("UTF-8")), "feat: café");
         assert_eq!(decode_message(latin1, None), "feat: caf\u{fffd} \u{fffd}");
-        assert_eq!(decode_message(latin1, Some("no-such-encoding")), "feat: caf\u{fffd} \u{fffd}");
+        assert_eq!(
+            decode_message(latin1, Some("no-such-encoding")),
+            "feat: caf\u{fffd} \u{fffd}"
+        );
     }
 
     #[test]

@@ -89,11 +89,16 @@ impl SqliteConnection {
     }
 
     pub(super) fn batch(&mut self, sql: &str) -> Result<(), DbFailure> {
-        self.connection.execute_batch(sql).map_err(|error| failure(error, &self.path))
+        self.connection
+            .execute_batch(sql)
+            .map_err(|error| failure(error, &self.path))
     }
 
     pub(super) fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbFailure> {
-        let mut statement = self.connection.prepare(sql).map_err(|error| failure(error, &self.path))?;
+        let mut statement = self
+            .connection
+            .prepare(sql)
+            .map_err(|error| failure(error, &self.path))?;
         let columns = statement.column_count();
         let rows = statement
             .query_map([], |row| {
@@ -111,7 +116,8 @@ impl SqliteConnection {
                     .collect()
             })
             .map_err(|error| failure(error, &self.path))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|error| failure(error, &self.path))
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|error| failure(error, &self.path))
     }
 
     fn ledger_exists(&self, ledger: &Ledger) -> Result<bool, DbFailure> {
@@ -131,7 +137,10 @@ impl SqliteConnection {
             if !self.ledger_exists(ledger)? {
                 return Ok(Vec::new());
             }
-            let mut statement = self.connection.prepare(&ledger.select_sql()).map_err(|error| failure(error, &self.path))?;
+            let mut statement = self
+                .connection
+                .prepare(&ledger.select_sql())
+                .map_err(|error| failure(error, &self.path))?;
             let rows = statement
                 .query_map([], |row| {
                     Ok(LedgerRow {
@@ -148,7 +157,8 @@ impl SqliteConnection {
                     })
                 })
                 .map_err(|error| failure(error, &self.path))?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(|error| failure(error, &self.path))
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|error| failure(error, &self.path))
         };
         read().map_err(|error| error.into_error("reading the ledger", None))
     }
@@ -188,8 +198,8 @@ impl SqliteConnection {
             LedgerChange::Insert(row) | LedgerChange::Replace(row) => &row.version,
             LedgerChange::Delete { version } => version,
         };
-        let state =
-            Self::row_state(&transaction, &self.path, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+        let state = Self::row_state(&transaction, &self.path, ledger, version)
+            .map_err(|error| error.into_error("the ledger", None))?;
         let already = match change {
             LedgerChange::Insert(_) => state.is_some(),
             LedgerChange::Replace(row) => {
@@ -248,8 +258,8 @@ impl SqliteConnection {
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|error| failure(error, &self.path).into_error("starting a transaction", None))?;
-        let state =
-            Self::row_state(&transaction, &self.path, ledger, version).map_err(|error| error.into_error("the ledger", None))?;
+        let state = Self::row_state(&transaction, &self.path, ledger, version)
+            .map_err(|error| error.into_error("the ledger", None))?;
         if state.is_none_or(|(success, done)| success || done != index) {
             return Ok(Applied::AlreadyDone);
         }

@@ -180,11 +180,18 @@ fn production_rollback_needs_two_approvers_besides_the_actor() {
     );
 }
 
-#[test]
-fn production_rollback_is_refused_outside_actions_unless_overridden() {
+/// A scratch directory with the SQLite migrations, and the URL of its
+/// `prod.db`, for runs outside GitHub Actions.
+fn outside_actions() -> (tempfile::TempDir, String) {
     let work = tempfile::tempdir().unwrap();
     copy_fixture("sqlite", &work.path().join("migrations"));
     let url = format!("sqlite:{}", work.path().join("prod.db").display());
+    (work, url)
+}
+
+#[test]
+fn production_rollback_is_refused_outside_actions_unless_overridden() {
+    let (work, url) = outside_actions();
     let env = [("DATABASE_URL", url.as_str())];
     // Outside Actions with no terminal there is nobody to confirm an apply.
     let unconfirmed = run(work.path(), &["up", "--env", "production"], &env);
@@ -348,9 +355,7 @@ fn production_apply_needs_a_clean_lint() {
 
 #[test]
 fn plan_and_up_give_the_same_verdict_without_a_terminal() {
-    let work = tempfile::tempdir().unwrap();
-    copy_fixture("sqlite", &work.path().join("migrations"));
-    let url = format!("sqlite:{}", work.path().join("prod.db").display());
+    let (work, url) = outside_actions();
     let env = [("DATABASE_URL", url.as_str())];
     // The tests' stdin is not a terminal: nobody can type the database name.
     let plan = run(work.path(), &["plan", "--env", "production"], &env);

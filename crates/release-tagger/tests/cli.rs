@@ -407,32 +407,64 @@ fn github_env<'a>(fake_url: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> 
     ]
 }
 
+/// A released repository with a bare `origin`, the fake GitHub holding
+/// acme/widgets, and the files of an Actions job.
+struct ReleaseJob {
+    fixture: GitFixture,
+    remote: shipgate_testkit::git::BareRemote,
+    fake: FakeGitHub,
+    url: String,
+    output: std::path::PathBuf,
+    summary: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ReleaseJob {
+    fn new() -> ReleaseJob {
+        let fixture = released_repo();
+        let remote = fixture.bare_remote();
+        let fake = fake_with_repo();
+        let url = fake.url();
+        let dir = tempfile::tempdir().unwrap();
+        let (output, summary) = actions_env(dir.path());
+        ReleaseJob {
+            fixture,
+            remote,
+            fake,
+            url,
+            output,
+            summary,
+            _dir: dir,
+        }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        let mut env = github_env(&self.url, self.fake.token());
+        env.extend([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", self.output.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", self.summary.to_str().unwrap()),
+        ]);
+        env
+    }
+}
+
 #[test]
 fn release_tags_pushes_publishes_and_sets_outputs() {
-    let fixture = released_repo();
-    let remote = fixture.bare_remote();
-    let fake = fake_with_repo();
-    let url = fake.url();
-    let dir = tempfile::tempdir().unwrap();
-    let (output, summary) = actions_env(dir.path());
-    let mut env = github_env(&url, fake.token());
-    env.extend([
-        ("GITHUB_ACTIONS", "true"),
-        ("GITHUB_OUTPUT", output.to_str().unwrap()),
-        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-    ]);
-    let out = ok(run_in(fixture.path(), &["release", "--push"], &env));
+    let job = ReleaseJob::new();
+    let env = job.env();
+    let out = ok(run_in(job.fixture.path(), &["release", "--push"], &env));
     assert_eq!(stdout(&out).lines().last(), Some("1.3.0"), "{}", stdout(&out));
     // The only place the token may appear is the runner's own mask command.
     let shown = format!("{}{}", stdout(&out), stderr(&out));
     assert!(
         shown
             .lines()
-            .all(|line| line.starts_with("::add-mask::") || !line.contains(fake.token())),
+            .all(|line| line.starts_with("::add-mask::") || !line.contains(job.fake.token())),
         "{shown}"
     );
-    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(fixture.head()));
-    let values = outputs(&output);
+    assert_eq!(job.remote.resolve("refs/tags/v1.3.0"), Some(job.fixture.head()));
+    let values = outputs(&job.output);
     assert_eq!(values["version"], "1.3.0");
     assert_eq!(values["previous-version"], "1.2.0");
     assert_eq!(values["tag"], "v1.3.0");
@@ -443,11 +475,11 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
         "https://github.com/acme/widgets/releases/tag/v1.3.0"
     );
     assert!(values["changelog"].starts_with("## [1.3.0](https://github.com/acme/widgets/compare/v1.2.0...v1.3.0)"));
-    let summary_text = std::fs::read_to_string(&summary).unwrap();
+    let summary_text = std::fs::read_to_string(&job.summary).unwrap();
     assert!(summary_text.contains("## Release v1.3.0"), "{summary_text}");
     assert!(summary_text.contains("### Features"), "{summary_text}");
     {
-        let state = fake.state();
+        let state = job.fake.state();
         let repo = state.repo("acme", "widgets").unwrap();
         assert_eq!(repo.releases.len(), 1);
         let release = &repo.releases[0];
@@ -456,10 +488,10 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
         assert!(release.body.as_deref().unwrap().contains("add the export endpoint"));
     }
     // The second run finds nothing new and says so.
-    std::fs::write(&output, "").unwrap();
-    ok(run_in(fixture.path(), &["release", "--push"], &env));
-    assert_eq!(outputs(&output)["released"], "false");
-    assert_eq!(fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
+    std::fs::write(&job.output, "").unwrap();
+    ok(run_in(job.fixture.path(), &["release", "--push"], &env));
+    assert_eq!(outputs(&job.output)["released"], "false");
+    assert_eq!(job.fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
 }
 
 /// Moves the bare remote away, so `origin` cannot be reached, until the
@@ -536,43 +568,37 @@ fn a_tag_whose_push_failed_is_pushed_by_the_rerun() {
 
 #[test]
 fn a_release_whose_push_failed_is_finished_by_the_rerun() {
-    let fixture = released_repo();
-    let remote = fixture.bare_remote();
-    let fake = fake_with_repo();
-    let url = fake.url();
-    let dir = tempfile::tempdir().unwrap();
-    let (output, summary) = actions_env(dir.path());
-    let mut env = github_env(&url, fake.token());
-    env.extend([
-        ("GITHUB_ACTIONS", "true"),
-        ("GITHUB_OUTPUT", output.to_str().unwrap()),
-        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
-    ]);
+    let job = ReleaseJob::new();
+    let env = job.env();
     {
-        let _away = Unreachable::new(&remote);
-        let out = run_in(fixture.path(), &["release", "--push"], &env);
+        let _away = Unreachable::new(&job.remote);
+        let out = run_in(job.fixture.path(), &["release", "--push"], &env);
         assert_eq!(code(&out), 3, "{}", stderr(&out));
     }
-    assert_eq!(fixture.rev_parse("v1.3.0"), fixture.head(), "the local tag stays");
-    assert_eq!(remote.resolve("refs/tags/v1.3.0"), None);
-    assert!(fake.state().repo("acme", "widgets").unwrap().releases.is_empty());
+    assert_eq!(
+        job.fixture.rev_parse("v1.3.0"),
+        job.fixture.head(),
+        "the local tag stays"
+    );
+    assert_eq!(job.remote.resolve("refs/tags/v1.3.0"), None);
+    assert!(job.fake.state().repo("acme", "widgets").unwrap().releases.is_empty());
 
-    std::fs::write(&output, "").unwrap();
-    let out = ok(run_in(fixture.path(), &["release", "--push"], &env));
+    std::fs::write(&job.output, "").unwrap();
+    let out = ok(run_in(job.fixture.path(), &["release", "--push"], &env));
     assert_eq!(stdout(&out).lines().last(), Some("1.3.0"), "{}", stdout(&out));
     assert!(
         stderr(&out).contains("v1.3.0 marks HEAD but origin lacks it: finishing that release"),
         "{}",
         stderr(&out)
     );
-    assert_eq!(remote.resolve("refs/tags/v1.3.0"), Some(fixture.head()));
-    let values = outputs(&output);
+    assert_eq!(job.remote.resolve("refs/tags/v1.3.0"), Some(job.fixture.head()));
+    let values = outputs(&job.output);
     assert_eq!(values["released"], "true");
     assert_eq!(values["version"], "1.3.0");
     assert_eq!(values["previous-version"], "1.2.0");
     assert_eq!(values["bump"], "minor");
     {
-        let state = fake.state();
+        let state = job.fake.state();
         let releases = &state.repo("acme", "widgets").unwrap().releases;
         assert_eq!(releases.len(), 1);
         assert_eq!(releases[0].tag_name, "v1.3.0");
@@ -580,10 +606,10 @@ fn a_release_whose_push_failed_is_finished_by_the_rerun() {
     }
 
     // Finished: the next run has nothing to do.
-    std::fs::write(&output, "").unwrap();
-    ok(run_in(fixture.path(), &["release", "--push"], &env));
-    assert_eq!(outputs(&output)["released"], "false");
-    assert_eq!(fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
+    std::fs::write(&job.output, "").unwrap();
+    ok(run_in(job.fixture.path(), &["release", "--push"], &env));
+    assert_eq!(outputs(&job.output)["released"], "false");
+    assert_eq!(job.fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{copy_fixture, run};
+use common::{copy_fixture, run, run_at_terminal};
 use shipgate_testkit::FakeGitHub;
 use shipgate_testkit::pg::PgCluster;
 
@@ -394,6 +394,37 @@ fn plan_and_up_give_the_same_verdict_without_a_terminal() {
         &env,
     )
     .ok();
+}
+
+#[test]
+fn at_a_terminal_plan_allows_and_up_asks_for_the_database_name() {
+    let (work, url) = outside_actions();
+    let env = [("DATABASE_URL", url.as_str())];
+    let plan = run_at_terminal(work.path(), &["plan", "--env", "production"], &env, "");
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout
+            .contains("allowed — needs a person to confirm on a terminal by typing `prod`"),
+        "{plan:?}"
+    );
+
+    let args = ["up", "--env", "production", "--backup-path", "pre.db"];
+    let mistyped = run_at_terminal(work.path(), &args, &env, "production\n");
+    assert_eq!(mistyped.code, 1, "{mistyped:?}");
+    assert!(
+        mistyped.stdout.contains("type the database name `prod` to continue"),
+        "{mistyped:?}"
+    );
+    assert!(mistyped.stdout.contains("confirmation did not match"), "{mistyped:?}");
+
+    let confirmed = run_at_terminal(work.path(), &args, &env, "prod\n");
+    assert_eq!(confirmed.code, 0, "{confirmed:?}");
+    assert!(confirmed.stdout.contains("3 migration(s) applied"), "{confirmed:?}");
+    let connection = rusqlite::Connection::open(work.path().join("prod.db")).unwrap();
+    let applied: i64 = connection
+        .query_row("SELECT count(*) FROM shipgate_migrations", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(applied, 3);
 }
 
 #[test]

@@ -71,6 +71,7 @@ pub fn install_hint(name: &str) -> String {
             "install Debian's `postgresql` package (`apt-get update && apt-get install -y postgresql`; `cargo xtask test` does this)".to_string()
         }
         "git" => "install git (`apt-get install -y git`)".to_string(),
+        "script" => "install util-linux's `script` (`apt-get install -y bsdutils`)".to_string(),
         other => format!("install `{other}` and put it on PATH"),
     }
 }
@@ -85,6 +86,22 @@ pub fn find_tool(name: &str) -> anyhow::Result<PathBuf> {
         return Ok(found);
     }
     bail!("{name} not found: {}", install_hint(name))
+}
+
+/// A command running `program args…` with a pseudo-terminal as its stdin,
+/// stdout and stderr, through util-linux `script`: what a person at a
+/// terminal types and sees (prompts, progress bars). Bytes written to the
+/// command's stdin reach the program as typed; its exit status is the
+/// program's.
+pub fn under_terminal(program: &Path, args: &[&str]) -> anyhow::Result<Command> {
+    let script = find_tool("script")?;
+    let words: Vec<String> = std::iter::once(program.to_string_lossy().into_owned())
+        .chain(args.iter().map(|arg| (*arg).to_owned()))
+        .map(|word| format!("'{}'", word.replace('\'', r"'\''")))
+        .collect();
+    let mut command = Command::new(script);
+    command.args(["--quiet", "--return", "--command", &words.join(" "), "/dev/null"]);
+    Ok(command)
 }
 
 /// Finds an executable on PATH.

@@ -60,9 +60,14 @@ impl Run {
 /// no DATABASE_URL or GITHUB_* of the machine leaks in.
 pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(binary());
+    command.args(args);
+    isolate(&mut command, cwd, env);
+    command
+}
+
+fn isolate(command: &mut Command, cwd: &Path, env: &[(&str, &str)]) {
     command
         .current_dir(cwd)
-        .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", cwd)
@@ -71,11 +76,27 @@ pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     for (name, value) in env {
         command.env(name, value);
     }
-    command
 }
 
 pub fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     finish(command(cwd, args, env).output().unwrap())
+}
+
+/// Runs the binary at a pseudo-terminal where a person types `typed`;
+/// everything it prints arrives on `stdout`.
+pub fn run_at_terminal(cwd: &Path, args: &[&str], env: &[(&str, &str)], typed: &str) -> Run {
+    use std::io::Write as _;
+    let mut command =
+        shipgate_testkit::tools::under_terminal(Path::new(binary()), args).unwrap_or_else(|error| panic!("{error}"));
+    isolate(&mut command, cwd, env);
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(typed.as_bytes()).unwrap();
+    finish(child.wait_with_output().unwrap())
 }
 
 pub fn finish(output: Output) -> Run {

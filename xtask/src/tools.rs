@@ -77,6 +77,7 @@ pub fn install_all(root: &Path) -> Result<ToolEnv> {
     std::fs::create_dir_all(&tools_dir).with_context(|| format!("creating {}", tools_dir.display()))?;
     let tools_dir = tools_dir.canonicalize()?;
     let pg_bin = ensure_postgresql()?;
+    ensure_script()?;
     let venv_bin = ensure_python_tools(&tools_dir)?;
     let node_bin = ensure_node_tools(&tools_dir)?;
     let cargo_bin = tools_dir.join("cargo/bin");
@@ -111,6 +112,18 @@ pub fn install_bench_peers(env: &ToolEnv) -> Result<()> {
         run(crate::cargo()
             .args(["install", "--locked", "--quiet", HURL, "--root"])
             .arg(env.tools_dir.join("cargo")))?;
+    }
+    Ok(())
+}
+
+/// util-linux `script`, which gives tests a pseudo-terminal; Debian ships it
+/// in `bsdutils`, present on most machines but not on every slim image.
+fn ensure_script() -> Result<()> {
+    let on_path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|dir| dir.join("script").is_file());
+    if !on_path {
+        step("install util-linux's script (Debian's bsdutils)");
+        apt_install(&["bsdutils"])?;
     }
     Ok(())
 }

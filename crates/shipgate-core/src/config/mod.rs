@@ -360,6 +360,45 @@ pub struct GuardConfig {
     /// of matching a flow pattern. Seed 000 names every branch that way
     /// (`feature/user-authentication`, `hotfix/critical-bug-fix`).
     pub lowercase_branch_names: bool,
+    /// `[guard.scan]`: the SARIF security gate, `branch-guard scan`.
+    pub scan: ScanConfig,
+}
+
+/// `[guard.scan]`: which SARIF findings fail `branch-guard scan`, and the
+/// accepted ones. Seed 000 "Security scanning (Bandit, npm audit)" before a
+/// merge; seed 001 "Security scans (Snyk, CodeQL)".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// The lowest severity that fails the gate. `high`: GitHub code
+    /// scanning's default for security alerts ("High or higher").
+    pub fail_on: ScanThreshold,
+    /// Baseline file of accepted findings, relative to the repository root;
+    /// empty for none.
+    pub baseline: String,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            fail_on: ScanThreshold::High,
+            baseline: String::new(),
+        }
+    }
+}
+
+/// `--fail-on` and `guard.scan.fail_on`: the security severities of GitHub
+/// code scanning and the SARIF levels of tools without them. A level ranks
+/// with a severity: `error` with `high`, `warning` with `medium`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScanThreshold {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Error,
+    Warning,
 }
 
 /// How `commits` and `pre-push` treat a kind of commit.
@@ -409,6 +448,7 @@ impl Default for GuardConfig {
             required_checks: Vec::new(),
             min_coverage_percent: 80.0,
             lowercase_branch_names: true,
+            scan: ScanConfig::default(),
         }
     }
 }

@@ -543,3 +543,96 @@ fn protection_drift_is_commented_on_schedule_and_applied_on_dispatch() {
     assert_eq!(reviews("develop"), Some(1), "seed 000: develop needs 1 review");
     assert_eq!(repo.comments.len(), 1, "nothing more to comment once in sync");
 }
+
+/// pr-checks with a lint command and Bandit as the security command, over
+/// fixtures/scan/python-app, which has two high findings.
+#[test]
+fn high_bandit_findings_fail_the_security_scan_and_the_final_check() {
+    let repo = ActRepo::from_workflow_file(&workspace_root().join("fixtures/pipeline_flow/pr-checks-scan.yml"));
+    let dir = repo.path().to_path_buf();
+    let app = workspace_root().join("fixtures/scan/python-app/app");
+    for entry in std::fs::read_dir(&app).expect("the fixture app") {
+        let path = entry.expect("a fixture file").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+        repo.write_file(
+            &format!("app/{name}"),
+            &std::fs::read_to_string(&path).expect("a fixture file"),
+        );
+    }
+    git(&dir, &["add", "--all"]);
+    git(&dir, &["commit", "--quiet", "-m", "chore: start the app"]);
+    git(&dir, &["switch", "--quiet", "-c", "develop"]);
+    let base = git(&dir, &["rev-parse", "HEAD"]);
+    git(&dir, &["switch", "--quiet", "-c", "feature/jobs"]);
+    repo.write_file("app/limits.py", "MAX_JOBS = 4\n");
+    git(&dir, &["add", "--all"]);
+    git(&dir, &["commit", "--quiet", "-m", "feat(jobs): cap concurrent jobs"]);
+    let head = git(&dir, &["rev-parse", "HEAD"]);
+    let github = FakeGitHub::start();
+    github.state().add_repo(OWNER, NAME);
+    let bandit = shipgate_testkit::find_tool("bandit").expect("bandit");
+    let run = repo.run(
+        &ActOptions::event("pull_request")
+            .payload(pull_request_payload(
+                "feature/jobs",
+                &head,
+                &base,
+                "feat(jobs): cap concurrent jobs",
+            ))
+            .env("GITHUB_API_URL", github.url())
+            .env("GITHUB_REPOSITORY", REPOSITORY)
+            .env("BANDIT", bandit.display().to_string())
+            .secret("GITHUB_TOKEN", github.token()),
+    );
+    assert!(!run.success, "pr-checks must fail; act output:\n{}", run.log);
+    assert_eq!(
+        output_in_log(&run.log, "security scan", "findings").as_deref(),
+        Some("2"),
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        output_in_log(&run.log, "security scan", "passed").as_deref(),
+        Some("false"),
+        "{}",
+        run.log
+    );
+    // The two high findings are annotated on their lines; the medium and
+    // low ones are warnings.
+    let annotations: Vec<&str> = run
+        .log
+        .lines()
+        .filter(|line| from_job(line, "security scan") && (line.contains("::error") || line.contains("::warning")))
+        .collect();
+    for expected in [
+        "::error file=app/jobs.py,line=12,",
+        "::error file=app/jobs.py,line=17,",
+        "::warning file=app/jobs.py,line=22,",
+        "::warning file=app/jobs.py,line=32,",
+    ] {
+        assert!(
+            annotations.iter().any(|line| line.contains(expected)),
+            "{expected} among:\n{}",
+            annotations.join("\n")
+        );
+    }
+    // The SARIF is kept as the `sarif` artifact whatever the verdict.
+    let kept = repo.results_dir().join("artifacts/sarif/bandit.sarif");
+    let sarif = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{} ({e}):\n{}", kept.display(), run.log));
+    assert!(sarif.contains("\"B602\""), "{sarif}");
+
+    // The lint job passed, the branch and commits follow the flow, and the
+    // final check fails naming the scan.
+    let checks: Vec<&str> = run.log.lines().filter(|line| from_job(line, "checks")).collect();
+    for expected in [
+        "branch-guard: success",
+        "lint: success",
+        "::error title=checks::security scan: failure",
+    ] {
+        assert!(
+            checks.iter().any(|line| line.contains(expected)),
+            "{expected} in the checks job:\n{}",
+            checks.join("\n")
+        );
+    }
+}

@@ -194,13 +194,22 @@ impl ActRepo {
             .arg("--env")
             .arg(format!("RESULT_DIR={}", self.results.display()));
         let checkout = self.scratch.path().join(SHIPGATE_CHECKOUT);
-        for reference in shipgate_refs(&[
+        let workflow_dirs = [
             &self.repo.join(".github/workflows"),
             &checkout.join(".github/workflows"),
-        ]) {
+        ];
+        for reference in action_refs(&workflow_dirs, SHIPGATE_REPOSITORY) {
             command
                 .arg("--local-repository")
                 .arg(format!("{SHIPGATE_REPOSITORY}@{reference}={}", checkout.display()));
+        }
+        for repository in STUBBED_ACTIONS {
+            let stub = Path::new(env!("CARGO_MANIFEST_DIR")).join("act-stubs").join(repository);
+            for reference in action_refs(&workflow_dirs, repository) {
+                command
+                    .arg("--local-repository")
+                    .arg(format!("{repository}@{reference}={}", stub.display()));
+            }
         }
         for (name, value) in &options.env {
             command.arg("--env").arg(format!("{name}={value}"));
@@ -277,17 +286,22 @@ fn copy_shipgate_checkout(source: &Path, checkout: &Path) {
     copy_dir(&source.join(".github/workflows"), &checkout.join(".github/workflows"));
 }
 
-/// Every ref at which the workflows in `dirs` use `shipgate/shipgate`
-/// (`@v1`, a pinned SHA, ...), so act can resolve each one to the local
-/// checkout instead of fetching from GitHub.
-fn shipgate_refs(dirs: &[&Path]) -> Vec<String> {
+/// Actions the reusable workflows use that act, offline, cannot fetch; each
+/// resolves to a stand-in under `act-stubs/<owner>/<name>` that records what
+/// it was given under `$RESULT_DIR`.
+const STUBBED_ACTIONS: [&str; 1] = ["actions/upload-artifact"];
+
+/// Every ref at which the workflows in `dirs` use `repository` (`@v1`, a
+/// pinned SHA, ...), so act can resolve each one to a local directory
+/// instead of fetching from GitHub.
+fn action_refs(dirs: &[&PathBuf], repository: &str) -> Vec<String> {
     let mut refs = Vec::new();
     for dir in dirs {
         let Ok(entries) = fs::read_dir(dir) else { continue };
         for entry in entries.flatten() {
             let text = fs::read_to_string(entry.path()).unwrap_or_default();
             for line in text.lines() {
-                let Some((_, rest)) = line.split_once(&format!("uses: {SHIPGATE_REPOSITORY}")) else {
+                let Some((_, rest)) = line.split_once(&format!("uses: {repository}")) else {
                     continue;
                 };
                 let Some((_, reference)) = rest.split_once('@') else {

@@ -174,11 +174,21 @@ fn pull_request_payload(head_ref: &str, head: &str, base: &str, title: &str) -> 
     })
 }
 
-/// pr-checks on a pull request into develop from `branch` with one commit,
-/// through fixtures/pipeline_flow/pr-checks.yml (the django caller, with a
-/// test command that writes an lcov report covering `covered` of 10 lines).
-fn pr_checks(branch: &str, message: &str, title: &str, covered: u32) -> (ActRepo, ActRun, String) {
-    let repo = ActRepo::from_workflow_file(&workspace_root().join("fixtures/pipeline_flow/pr-checks.yml"));
+/// The caller `fixtures/pipeline_flow/<caller>` on a pull request into
+/// develop from `branch`: `files` are committed first (on develop), then
+/// the branch adds one commit with `message`. Returns the head commit too.
+fn pull_request_run(
+    caller: &str,
+    files: &[(String, String)],
+    branch: &str,
+    message: &str,
+    title: &str,
+    env: &[(&str, String)],
+) -> (ActRepo, ActRun, String) {
+    let repo = ActRepo::from_workflow_file(&workspace_root().join("fixtures/pipeline_flow").join(caller));
+    for (path, contents) in files {
+        repo.write_file(path, contents);
+    }
     let dir = repo.path().to_path_buf();
     git(&dir, &["add", "--all"]);
     git(&dir, &["commit", "--quiet", "-m", "chore: start the app"]);
@@ -191,15 +201,30 @@ fn pr_checks(branch: &str, message: &str, title: &str, covered: u32) -> (ActRepo
     let head = git(&dir, &["rev-parse", "HEAD"]);
     let github = FakeGitHub::start();
     github.state().add_repo(OWNER, NAME);
-    let run = repo.run(
-        &ActOptions::event("pull_request")
-            .payload(pull_request_payload(branch, &head, &base, title))
-            .env("GITHUB_API_URL", github.url())
-            .env("GITHUB_REPOSITORY", REPOSITORY)
-            .env("COVERED_LINES", covered.to_string())
-            .secret("GITHUB_TOKEN", github.token()),
-    );
+    let mut options = ActOptions::event("pull_request")
+        .payload(pull_request_payload(branch, &head, &base, title))
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_REPOSITORY", REPOSITORY)
+        .secret("GITHUB_TOKEN", github.token());
+    for (name, value) in env {
+        options = options.env(name, value.clone());
+    }
+    let run = repo.run(&options);
     (repo, run, head)
+}
+
+/// pr-checks on a pull request into develop from `branch` with one commit,
+/// through fixtures/pipeline_flow/pr-checks.yml (the django caller, with a
+/// test command that writes an lcov report covering `covered` of 10 lines).
+fn pr_checks(branch: &str, message: &str, title: &str, covered: u32) -> (ActRepo, ActRun, String) {
+    pull_request_run(
+        "pr-checks.yml",
+        &[],
+        branch,
+        message,
+        title,
+        &[("COVERED_LINES", covered.to_string())],
+    )
 }
 
 #[test]
@@ -548,41 +573,26 @@ fn protection_drift_is_commented_on_schedule_and_applied_on_dispatch() {
 /// fixtures/scan/python-app, which has two high findings.
 #[test]
 fn high_bandit_findings_fail_the_security_scan_and_the_final_check() {
-    let repo = ActRepo::from_workflow_file(&workspace_root().join("fixtures/pipeline_flow/pr-checks-scan.yml"));
-    let dir = repo.path().to_path_buf();
     let app = workspace_root().join("fixtures/scan/python-app/app");
-    for entry in std::fs::read_dir(&app).expect("the fixture app") {
-        let path = entry.expect("a fixture file").path();
-        let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
-        repo.write_file(
-            &format!("app/{name}"),
-            &std::fs::read_to_string(&path).expect("a fixture file"),
-        );
-    }
-    git(&dir, &["add", "--all"]);
-    git(&dir, &["commit", "--quiet", "-m", "chore: start the app"]);
-    git(&dir, &["switch", "--quiet", "-c", "develop"]);
-    let base = git(&dir, &["rev-parse", "HEAD"]);
-    git(&dir, &["switch", "--quiet", "-c", "feature/jobs"]);
-    repo.write_file("app/limits.py", "MAX_JOBS = 4\n");
-    git(&dir, &["add", "--all"]);
-    git(&dir, &["commit", "--quiet", "-m", "feat(jobs): cap concurrent jobs"]);
-    let head = git(&dir, &["rev-parse", "HEAD"]);
-    let github = FakeGitHub::start();
-    github.state().add_repo(OWNER, NAME);
+    let files: Vec<(String, String)> = std::fs::read_dir(&app)
+        .expect("the fixture app")
+        .map(|entry| {
+            let path = entry.expect("a fixture file").path();
+            let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+            (
+                format!("app/{name}"),
+                std::fs::read_to_string(&path).expect("a fixture file"),
+            )
+        })
+        .collect();
     let bandit = shipgate_testkit::find_tool("bandit").expect("bandit");
-    let run = repo.run(
-        &ActOptions::event("pull_request")
-            .payload(pull_request_payload(
-                "feature/jobs",
-                &head,
-                &base,
-                "feat(jobs): cap concurrent jobs",
-            ))
-            .env("GITHUB_API_URL", github.url())
-            .env("GITHUB_REPOSITORY", REPOSITORY)
-            .env("BANDIT", bandit.display().to_string())
-            .secret("GITHUB_TOKEN", github.token()),
+    let (repo, run, _) = pull_request_run(
+        "pr-checks-scan.yml",
+        &files,
+        "feature/upload",
+        "feat(upload): resume uploads",
+        "feat(upload): resume uploads",
+        &[("BANDIT", bandit.display().to_string())],
     );
     assert!(!run.success, "pr-checks must fail; act output:\n{}", run.log);
     assert_eq!(

@@ -86,7 +86,7 @@ pub enum Command {
         files: Vec<String>,
         /// Lowest severity that fails [default: guard.scan.fail_on, else high]
         #[arg(long, value_enum, value_name = "SEVERITY")]
-        fail_on: Option<crate::scan::FailOn>,
+        fail_on: Option<shipgate_core::config::ScanThreshold>,
         /// Accepted findings with expiry dates [default: guard.scan.baseline]
         #[arg(long, value_name = "FILE")]
         baseline: Option<PathBuf>,
@@ -174,7 +174,7 @@ pub fn dispatch<C: CommandFactory>(globals: &GlobalArgs, command: &Command) -> a
         } => {
             let args = crate::scan::ScanArgs {
                 files: files.clone(),
-                fail_on: fail_on.map(Into::into),
+                fail_on: *fail_on,
                 baseline: baseline.clone(),
             };
             crate::scan::run(globals, &args)?

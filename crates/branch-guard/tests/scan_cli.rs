@@ -165,6 +165,17 @@ fn failing(document: &serde_json::Value) -> u64 {
     document["totals"]["failing"].as_u64().expect("totals.failing")
 }
 
+/// For each threshold: the exit code and how many findings failed.
+fn verdicts<'t>(repo: &Repo, dir: &str, file: &str, thresholds: &[&'t str]) -> Vec<(&'t str, Option<i32>, u64)> {
+    thresholds
+        .iter()
+        .map(|threshold| {
+            let output = repo.scan_in(dir, &[file, "--json", "--fail-on", threshold], &[]);
+            (*threshold, code(&output), failing(&json(&output)))
+        })
+        .collect()
+}
+
 #[test]
 fn several_runs_are_normalised_the_way_code_scanning_ranks_them() {
     let repo = Repo::new();
@@ -182,11 +193,12 @@ fn several_runs_are_normalised_the_way_code_scanning_ranks_them() {
 fn each_threshold_fails_on_what_reaches_it() {
     let repo = Repo::new();
     repo.sarif("multi-run.sarif");
-    let mut verdicts = Vec::new();
-    for threshold in ["critical", "high", "error", "medium", "warning", "low"] {
-        let output = repo.scan(&["multi-run.sarif", "--json", "--fail-on", threshold]);
-        verdicts.push((threshold, code(&output), failing(&json(&output))));
-    }
+    let verdicts = verdicts(
+        &repo,
+        ".",
+        "multi-run.sarif",
+        &["critical", "high", "error", "medium", "warning", "low"],
+    );
     // multi-run.sarif: 2 critical (9.8, 9.3), 1 high (7.5), 1 error (Trivy's
     // DS002 without a score), 2 medium (5.3, 5.6), 1 low (2.0), 3 notes (a
     // 0.0 score falls back to the rule's note; Trivy's DS026 by its rule's
@@ -447,13 +459,8 @@ fn bandit_findings_fail_and_pass_exactly_as_the_severity_rule_says() {
 
     // Bandit writes no security-severity: HIGH is level error, MEDIUM has
     // no level (SARIF's default, warning), LOW is note.
-    let mut verdicts = Vec::new();
-    for threshold in ["critical", "high", "medium", "low"] {
-        let output = repo.scan_in("backend", &["bandit.sarif", "--json", "--fail-on", threshold], &[]);
-        verdicts.push((threshold, code(&output), failing(&json(&output))));
-    }
     assert_eq!(
-        verdicts,
+        verdicts(&repo, "backend", "bandit.sarif", &["critical", "high", "medium", "low"]),
         [
             ("critical", Some(0), 0),
             ("high", Some(1), 2),

@@ -119,19 +119,10 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 
 /// GitHub's official OpenAPI description of api.github.com, from npm `@octokit/openapi`.
 pub fn github_openapi_spec() -> anyhow::Result<PathBuf> {
-    let spec = node_modules_dir()
-        .join("@octokit")
-        .join("openapi")
-        .join("generated")
-        .join("api.github.com.json");
-    if spec.is_file() {
-        Ok(spec)
-    } else {
-        bail!(
-            "GitHub's OpenAPI description not found at {}: run `cargo xtask test` (installs npm @octokit/openapi into .tools/node)",
-            spec.display()
-        )
-    }
+    installed_node_file(
+        "@octokit/openapi/generated/api.github.com.json",
+        "@octokit/openapi (GitHub's OpenAPI description)",
+    )
 }
 
 /// The official SARIF 2.1.0 JSON schema, as npm `@microsoft/jest-sarif` ships it.

@@ -36,30 +36,6 @@ pub struct ScanArgs {
     pub baseline: Option<PathBuf>,
 }
 
-/// `--fail-on`'s values, as clap parses them.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Error,
-    Warning,
-}
-
-impl From<FailOn> for ScanThreshold {
-    fn from(value: FailOn) -> Self {
-        match value {
-            FailOn::Critical => ScanThreshold::Critical,
-            FailOn::High => ScanThreshold::High,
-            FailOn::Medium => ScanThreshold::Medium,
-            FailOn::Low => ScanThreshold::Low,
-            FailOn::Error => ScanThreshold::Error,
-            FailOn::Warning => ScanThreshold::Warning,
-        }
-    }
-}
-
 /// Where a finding stands against the threshold and the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

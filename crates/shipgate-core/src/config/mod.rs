@@ -390,7 +390,7 @@ impl Default for ScanConfig {
 /// `--fail-on` and `guard.scan.fail_on`: the security severities of GitHub
 /// code scanning and the SARIF levels of tools without them. A level ranks
 /// with a severity: `error` with `high`, `warning` with `medium`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanThreshold {
     Critical,

@@ -9,7 +9,7 @@ use serde_json::json;
 use shipgate_core::actions::{Annotation, AnnotationLevel, Runtime, Summary};
 
 use super::sarif::SourceLocation;
-use super::severity::{Severity, threshold_name};
+use super::severity::Severity;
 use super::{Assessed, Outcome, Status};
 
 /// GitHub shows at most 10 error and 10 warning annotations per step; the
@@ -84,7 +84,7 @@ fn status_counts(outcome: &Outcome) -> String {
     let mut text = format!(
         "{} at or above {}, {} below",
         plural(outcome.count(Status::Failing), "finding"),
-        threshold_name(outcome.threshold),
+        Severity::from(outcome.threshold).as_str(),
         outcome.count(Status::Below)
     );
     if outcome.baseline.is_some() {
@@ -381,7 +381,7 @@ pub fn json(outcome: &Outcome, links: &Links) -> serde_json::Value {
     });
     json!({
         "passed": outcome.passed(),
-        "fail_on": threshold_name(outcome.threshold),
+        "fail_on": Severity::from(outcome.threshold).as_str(),
         "files": outcome.files,
         "totals": {
             "failing": outcome.count(Status::Failing),

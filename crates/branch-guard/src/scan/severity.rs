@@ -77,27 +77,21 @@ impl Severity {
 
     /// Whether this severity reaches `threshold`.
     pub fn fails(self, threshold: ScanThreshold) -> bool {
-        self.rank() >= threshold_rank(threshold)
+        self.rank() >= Severity::from(threshold).rank()
     }
 }
 
-pub fn threshold_rank(threshold: ScanThreshold) -> u8 {
-    match threshold {
-        ScanThreshold::Critical => 4,
-        ScanThreshold::High | ScanThreshold::Error => 3,
-        ScanThreshold::Medium | ScanThreshold::Warning => 2,
-        ScanThreshold::Low => 1,
-    }
-}
-
-pub fn threshold_name(threshold: ScanThreshold) -> &'static str {
-    match threshold {
-        ScanThreshold::Critical => "critical",
-        ScanThreshold::High => "high",
-        ScanThreshold::Medium => "medium",
-        ScanThreshold::Low => "low",
-        ScanThreshold::Error => "error",
-        ScanThreshold::Warning => "warning",
+/// A threshold is the lowest severity that fails.
+impl From<ScanThreshold> for Severity {
+    fn from(threshold: ScanThreshold) -> Severity {
+        match threshold {
+            ScanThreshold::Critical => Severity::Critical,
+            ScanThreshold::High => Severity::High,
+            ScanThreshold::Medium => Severity::Medium,
+            ScanThreshold::Low => Severity::Low,
+            ScanThreshold::Error => Severity::Error,
+            ScanThreshold::Warning => Severity::Warning,
+        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! `branch-guard branch [NAME]`: is this branch name allowed by the flow?
 
 use serde::Serialize;
-use shipgate_core::actions::Runtime;
+use shipgate_core::actions::{Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::{Config, FlowConfig};
 use shipgate_core::exit::{Error, ExitCode, Result};
+
+use crate::report::{self, Violation};
 
 /// The verdict on one branch name; also the `--json` document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -153,7 +155,10 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
     };
     let verdict = check_branch(&loaded.config, &branch);
     let runtime = Runtime::detect();
-    runtime.set_output("passed", if verdict.allowed { "true" } else { "false" })?;
+    let violations: Vec<Violation> = violation(&verdict).into_iter().collect();
+    report::set_outputs(&runtime, verdict.allowed, &violations)?;
+    report::annotate(&runtime, &violations);
+    runtime.append_summary(&summary_markdown(&verdict))?;
     if ui.json {
         let json = serde_json::to_value(&verdict).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
         ui.print_json(&json)?;
@@ -165,6 +170,55 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
     } else {
         ExitCode::CheckFailed
     })
+}
+
+/// The violation a rejected name is, with its rename, for the `violations`
+/// output and the annotation; `None` when the name is allowed.
+pub fn violation(verdict: &BranchVerdict) -> Option<Violation> {
+    if verdict.allowed {
+        return None;
+    }
+    let fix = verdict
+        .suggestion
+        .as_ref()
+        .map(|suggestion| format!("; rename it to `{suggestion}` (git branch -m {suggestion})"))
+        .unwrap_or_default();
+    let message = match (&verdict.invalid, &verdict.rule) {
+        (Some(reason), _) => format!("branch {reason}{fix}"),
+        (None, Some(_)) => format!(
+            "branch `{}` uses characters other than a-z, 0-9, `-`, `_`, `.` and `/`{fix}",
+            verdict.branch
+        ),
+        (None, None) => format!("branch `{}` does not follow the flow{fix}", verdict.branch),
+    };
+    Some(Violation::policy("branch-name", &verdict.branch, message))
+}
+
+/// The job summary section: the name, the verdict, the rule and where the
+/// branch deploys and merges, and the rename for a rejected name.
+pub fn summary_markdown(verdict: &BranchVerdict) -> String {
+    let mut summary = Summary::new();
+    summary.heading(3, "Branch name");
+    let mark = if verdict.allowed {
+        "✔ allowed"
+    } else {
+        "✖ not allowed"
+    };
+    let or_dash = |text: Option<String>| text.unwrap_or_else(|| "—".to_string());
+    summary.table(
+        &["Branch", "Verdict", "Rule", "Deploys to", "Merges into"],
+        &[vec![
+            format!("`{}`", verdict.branch),
+            mark.to_string(),
+            or_dash(verdict.rule.as_ref().map(|rule| format!("`{rule}`"))),
+            or_dash(verdict.environment.clone()),
+            or_dash((!verdict.merges_into.is_empty()).then(|| verdict.merges_into.join(", "))),
+        ]],
+    );
+    if let Some(violation) = violation(verdict) {
+        summary.paragraph(&format!("✖ {}", violation.message));
+    }
+    summary.as_markdown().to_string()
 }
 
 fn describe(verdict: &BranchVerdict, flow: &FlowConfig) -> String {

@@ -42,19 +42,13 @@ fn evaluate(globals: &GlobalArgs, repo: Option<&str>, runtime: &Runtime) -> Resu
     };
     if let Some(branch) = &branch {
         let verdict = crate::branch::check_branch(config, branch);
-        if verdict.allowed {
-            text.push_str(&format!("✔ branch {branch}: follows the flow\n"));
-        } else {
-            let fix = verdict
-                .suggestion
-                .map(|s| format!("; rename it to `{s}`"))
-                .unwrap_or_default();
-            let message = match &verdict.invalid {
-                Some(reason) => format!("branch {reason}{fix}"),
-                None => format!("branch `{branch}` does not follow the flow{fix}"),
-            };
-            text.push_str(&format!("✖ {message}\n"));
-            violations.push(Violation::policy("branch-name", branch, message));
+        summary.push_str(&crate::branch::summary_markdown(&verdict));
+        match crate::branch::violation(&verdict) {
+            None => text.push_str(&format!("✔ branch {branch}: follows the flow\n")),
+            Some(violation) => {
+                text.push_str(&format!("✖ {}\n", violation.message));
+                violations.push(violation);
+            }
         }
     }
     if let Some(title) = &pull_title {

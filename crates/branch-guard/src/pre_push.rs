@@ -251,7 +251,7 @@ pub fn run(globals: &GlobalArgs, remote: &str, url: &str) -> Result<ExitCode> {
     if ui.json {
         ui.print_json(&serde_json::json!({
             "remote": remote,
-            "url": shipgate_core::git::strip_url_credentials(url),
+            "url": shipgate_core::url_redaction::redact_str(url),
             "passed": problems.is_empty(),
             "problems": problems,
         }))?;

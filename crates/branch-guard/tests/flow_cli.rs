@@ -276,3 +276,37 @@ fn check_combines_branch_title_flow_and_commits_for_the_event() {
         "{violations:#}"
     );
 }
+
+#[test]
+fn a_rejected_branch_name_in_actions_gets_one_error_a_summary_and_its_violation() {
+    let repo = GitFixture::new();
+    repo.commit("feat: start");
+    let payload = serde_json::json!({ "ref": "refs/heads/main" });
+    let output = in_actions(&repo, "push", &payload, &["branch", "Feature/Login"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1), "{}", both(&output));
+    let stdout = text(&output.stdout);
+    let errors: Vec<&str> = stdout.lines().filter(|line| line.starts_with("::error")).collect();
+    assert_eq!(
+        errors,
+        [
+            "::error title=Feature/Login [branch-name]::branch `Feature/Login` does not follow the flow; rename it to `feature/login` (git branch -m feature/login)"
+        ],
+        "{stdout}"
+    );
+    insta::assert_snapshot!("rejected_branch_summary", read(&repo.path().join(".git/summary")));
+    assert_eq!(output_value(&repo, "passed").as_deref(), Some("false"));
+    let violations: serde_json::Value =
+        serde_json::from_str(&output_value(&repo, "violations").expect("violations output")).unwrap();
+    assert_eq!(violations[0]["rule"], "branch-name");
+    assert_eq!(violations[0]["subject"], "Feature/Login");
+
+    // An allowed name: a summary, no annotation.
+    let output = in_actions(&repo, "push", &payload, &["branch", "feature/login"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", both(&output));
+    assert!(!text(&output.stdout).contains("::error"), "{}", text(&output.stdout));
+    assert!(read(&repo.path().join(".git/summary")).contains("| `feature/login` | ✔ allowed | `feature/*` |"));
+}

@@ -62,11 +62,7 @@ pub async fn take(session: &Session, output: Option<&Path>) -> Result<PathBuf> {
         DatabaseUrl::Postgres(url) => {
             // The password travels in PGPASSWORD, never on the command line.
             let mut command = Command::new(pg_dump()?);
-            let full = url.full.expose();
-            let without_password = match url.config.get_password() {
-                Some(_) => url.shown.replacen(":***@", "@", 1),
-                None => full.to_string(),
-            };
+            let without_password = shipgate_core::url_redaction::without_password(url.full.expose());
             command
                 .arg("--format=custom")
                 .arg("--file")

@@ -49,7 +49,7 @@ pub async fn run(
     policy::record_override(session, &mut connection, &decision, "exec").await?;
     let url = match &session.url {
         crate::database::DatabaseUrl::Postgres(url) => url.full.expose().to_string(),
-        crate::database::DatabaseUrl::Sqlite(url) => url.shown.clone(),
+        crate::database::DatabaseUrl::Sqlite(url) => url.given.clone(),
     };
     let started = Instant::now();
     let mut child = tokio::process::Command::new(program);

@@ -343,3 +343,46 @@ fn the_lock_times_out_instead_of_blocking() {
     run(work.path(), &["up", "--database-url", &url, "--lock", "none"], &[]).ok();
     finish(holder.wait_with_output().unwrap());
 }
+
+#[test]
+fn connection_errors_keep_host_port_and_database_and_mask_only_the_password() {
+    let work = tempfile::tempdir().unwrap();
+    copy_fixture("native", &work.path().join("migrations"));
+    let outputs = work.path().join("outputs");
+    let summary = work.path().join("summary.md");
+    // Nothing listens on port 1: the connection is refused.
+    let cases = [
+        ("postgres://deployer@127.0.0.1:1/shop", Vec::<&str>::new()),
+        (
+            "postgres://deployer:Pw-masked-only-42@127.0.0.1:1/shop",
+            vec!["Pw-masked-only-42"],
+        ),
+    ];
+    for (url, masks) in cases {
+        let result = run(
+            work.path(),
+            &["status"],
+            &[
+                ("DATABASE_URL", url),
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_OUTPUT", outputs.to_str().unwrap()),
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+            ],
+        );
+        assert_eq!(result.code, 3, "{result:?}");
+        assert!(
+            result
+                .stderr
+                .starts_with("migrate-runner: error: cannot connect to postgres://deployer"),
+            "{result:?}"
+        );
+        assert!(result.stderr.contains("@127.0.0.1:1/shop: "), "{result:?}");
+        let announced: Vec<&str> = result
+            .stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("::add-mask::"))
+            .collect();
+        assert_eq!(announced, masks, "{result:?}");
+        assert!(!result.stderr.contains("Pw-masked-only-42"), "{result:?}");
+    }
+}

@@ -58,7 +58,7 @@ impl TargetReport {
             TargetResult::Skipped { detail } => detail.clone(),
             TargetResult::DryRun { requests } => requests
                 .iter()
-                .map(|r| format!("{} {}", r.method, shipgate_core::http::redact_url_str(&r.url)))
+                .map(|r| format!("{} {}", r.method, shipgate_core::url_redaction::redact_str(&r.url)))
                 .collect::<Vec<_>>()
                 .join("; "),
             TargetResult::Failed { error, .. } => error.clone(),

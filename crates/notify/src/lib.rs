@@ -277,7 +277,7 @@ fn report(
                     ui.print(&format!(
                         "{} {}\n{body}\n",
                         request.method,
-                        shipgate_core::http::redact_url_str(&request.url)
+                        shipgate_core::url_redaction::redact_str(&request.url)
                     ))?;
                 }
             } else {

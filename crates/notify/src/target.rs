@@ -12,7 +12,7 @@ use reqwest::Url;
 use shipgate_core::actions::{Secret, register_secret};
 use shipgate_core::config::{ChannelKind, NotifyChannel, NotifyConfig};
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::http::redact_url;
+use shipgate_core::url_redaction;
 
 /// One place to deliver to, ready to use.
 #[derive(Debug, Clone)]
@@ -233,7 +233,7 @@ pub fn parse(raw: &str, forced: Option<ChannelKind>, name: Option<&str>) -> Resu
             let (id, token) = two_parts(&url, "discord://WEBHOOK_ID/WEBHOOK_TOKEN")?;
             register_secret(&token);
             Endpoint::Discord {
-                url: Secret::new(format!("https://discord.com/api/webhooks/{id}/{token}")),
+                url: webhook_url_str(&format!("https://discord.com/api/webhooks/{id}/{token}")),
             }
         }
         (None, "pagerduty") => {
@@ -300,7 +300,7 @@ pub fn parse(raw: &str, forced: Option<ChannelKind>, name: Option<&str>) -> Resu
 }
 
 fn shown(raw: &str) -> String {
-    shipgate_core::http::redact_url_str(raw)
+    shipgate_core::url_redaction::redact_str(raw)
 }
 
 fn retired_connector_message() -> String {
@@ -364,7 +364,12 @@ fn display_name(endpoint: &Endpoint) -> String {
         Endpoint::SlackWebhook { url }
         | Endpoint::Discord { url }
         | Endpoint::Teams { url }
-        | Endpoint::Webhook { url, .. } => format!("{} {}", kind_name(kind_of(endpoint)), host_only(url.expose())),
+        | Endpoint::Webhook { url, .. } => format!(
+            "{} {} {}",
+            kind_name(kind_of(endpoint)),
+            host_only(url.expose()),
+            hint(url.expose())
+        ),
     }
 }
 
@@ -383,6 +388,32 @@ fn host_only(url: &str) -> String {
     }
 }
 
+/// A short stable tag that tells apart targets whose shown URLs are equal
+/// (`#3f9a1c`): the first 24 bits of the URL's SHA-256, which say nothing
+/// about a credential of 100+ random bits.
+fn hint(url: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(url.as_bytes());
+    format!("#{}", hex::encode(&digest[..3]))
+}
+
+/// A webhook URL held as a secret: its credential parts (token-like path
+/// segments, query values) are masked one by one, so `::add-mask::` never
+/// carries the whole URL; the URL as a whole is only redacted locally.
+fn webhook_url(url: &Url) -> Secret {
+    register_url_credentials(url);
+    register_secret(url.as_str());
+    Secret::with_masked_parts(url.as_str())
+}
+
+/// [`webhook_url`] for a URL built from a short form (`slack://…`).
+fn webhook_url_str(url: &str) -> Secret {
+    match Url::parse(url) {
+        Ok(parsed) => webhook_url(&parsed),
+        Err(_) => Secret::new(url),
+    }
+}
+
 /// Registers the parts of a webhook URL that are credentials: long path
 /// segments with digits or capitals (Slack's and Discord's tokens, Teams'
 /// workflow ids) and query values (signatures), so they stay hidden even
@@ -390,14 +421,15 @@ fn host_only(url: &str) -> String {
 fn register_url_credentials(url: &Url) {
     for segment in url.path_segments().into_iter().flatten() {
         if segment.len() >= 16 && segment.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
-            register_secret(segment);
+            let _ = Secret::new(segment);
         }
     }
     for (key, value) in url.query_pairs() {
         if !OUR_OPTIONS.contains(&key.as_ref()) && value.len() >= 8 {
-            register_secret(&value);
+            let _ = Secret::new(value);
         }
     }
+    url_redaction::mask(url);
 }
 
 /// Query options notify itself reads; none of them is secret.
@@ -452,15 +484,9 @@ fn with_kind(kind: ChannelKind, mut url: Url, query: &mut BTreeMap<String, Strin
                 channel,
             }
         }
-        ChannelKind::Slack => Endpoint::SlackWebhook {
-            url: Secret::new(url.as_str()),
-        },
-        ChannelKind::Discord => Endpoint::Discord {
-            url: Secret::new(url.as_str()),
-        },
-        ChannelKind::Teams => Endpoint::Teams {
-            url: Secret::new(url.as_str()),
-        },
+        ChannelKind::Slack => Endpoint::SlackWebhook { url: webhook_url(&url) },
+        ChannelKind::Discord => Endpoint::Discord { url: webhook_url(&url) },
+        ChannelKind::Teams => Endpoint::Teams { url: webhook_url(&url) },
         ChannelKind::Pagerduty => {
             let routing_key = routing_key(&user)?;
             strip_credentials(&mut url);
@@ -506,7 +532,7 @@ fn webhook(url: Url, query: &mut BTreeMap<String, String>) -> Result<Endpoint> {
     let mut url = url;
     strip_query(&mut url, &["hmac_env"]);
     Ok(Endpoint::Webhook {
-        url: Secret::new(url.as_str()),
+        url: webhook_url(&url),
         hmac_secret,
     })
 }
@@ -536,7 +562,7 @@ fn slack_short(url: &Url, query: &mut BTreeMap<String, String>) -> Result<Endpoi
     }
     register_secret(parts[2]);
     Ok(Endpoint::SlackWebhook {
-        url: Secret::new(format!("https://hooks.slack.com/services/{}", parts.join("/"))),
+        url: webhook_url_str(&format!("https://hooks.slack.com/services/{}", parts.join("/"))),
     })
 }
 
@@ -642,7 +668,7 @@ fn set_scheme(url: &mut Url, scheme: &str) -> Result<()> {
         .map(|(_, rest)| rest.to_string())
         .unwrap_or_default();
     *url = Url::parse(&format!("{scheme}:{rest}"))
-        .map_err(|err| Error::usage(format!("invalid target URL {}: {err}", redact_url(url))))?;
+        .map_err(|err| Error::usage(format!("invalid target URL {}: {err}", url_redaction::redact(url))))?;
     Ok(())
 }
 

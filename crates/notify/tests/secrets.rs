@@ -147,3 +147,41 @@ fn secrets_stay_hidden_on_success_dry_run_and_network_failure() {
     assert_ne!(down.code, 0, "{down:#?}");
     assert_no_secret("network failure", &down);
 }
+
+#[test]
+fn targets_on_one_host_are_told_apart_and_masks_carry_only_the_secret_parts() {
+    let server = ScriptedServer::start();
+    let first_token = "FirstWebhookTokenPart0011";
+    let second_token = "SecondWebhookTokenPart0022";
+    server.always("POST", &format!("/hook/{first_token}"), CannedResponse::status(200));
+    server.always("POST", &format!("/hook/{second_token}"), CannedResponse::status(200));
+    let host = server.url().trim_start_matches("http://").to_string();
+    let first = format!("json://{host}/hook/{first_token}?sig=FirstSignature0033");
+    let second = format!("json://{host}/hook/{second_token}");
+    let run = Runner::in_actions().run(&["deploy", "--status", "succeeded", "--to", &first, "--to", &second]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let masks: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("::add-mask::"))
+        .collect();
+    assert_eq!(masks, [first_token, "FirstSignature0033", second_token], "{run:#?}");
+    // `| webhook http://127.0.0.1:PORT/*** #3f9a1c | webhook | delivered |`
+    let hints: Vec<&str> = run
+        .summary
+        .match_indices("/*** #")
+        .map(|(at, _)| &run.summary[at + 5..at + 12])
+        .collect();
+    assert!(
+        hints
+            .iter()
+            .all(|hint| hint[1..].chars().all(|c| c.is_ascii_hexdigit())),
+        "{}",
+        run.summary
+    );
+    assert_eq!(hints.len(), 2, "{}", run.summary);
+    assert_ne!(hints[0], hints[1], "{}", run.summary);
+    // Stable: the same target gets the same hint in the next run.
+    let again = Runner::in_actions().run(&["deploy", "--status", "succeeded", "--to", &first]);
+    assert!(again.summary.contains(hints[0]), "{}", again.summary);
+}

@@ -90,6 +90,13 @@ impl Secret {
         Secret(value)
     }
 
+    /// Wraps a value whose secret parts were registered on their own (a
+    /// database URL whose password is masked): it prints as `***`, but the
+    /// value as a whole is not redacted, so its other parts stay readable.
+    pub fn with_masked_parts(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
     /// The secret itself, for the one place that must send it somewhere.
     pub fn expose(&self) -> &str {
         &self.0

@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::LazyLock;
 
 pub use git2::Oid;
 use git2::{ObjectType, Repository, Sort, StatusOptions};
@@ -566,16 +565,9 @@ fn last_meaningful_line(text: &str) -> Option<String> {
         .map(|line| line.to_string())
 }
 
+/// Remotes configured with tokens must never leak into messages.
 fn clean_message(text: &str) -> String {
-    redact(&strip_url_credentials(text)).into_owned()
-}
-
-/// Removes `user:password@` from every URL in `text`, so remotes configured
-/// with tokens never leak into messages.
-pub fn strip_url_credentials(text: &str) -> String {
-    static USERINFO: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'`]+@").expect("valid regex"));
-    USERINFO.replace_all(text, "$scheme").into_owned()
+    redact(&crate::url_redaction::redact_in_text(text)).into_owned()
 }
 
 #[cfg(test)]
@@ -936,18 +928,6 @@ mod tests {
         );
         assert!(!message.contains("ghs_supersecret123"), "{message}");
         assert!(!message.contains("x-access-token"), "{message}");
-    }
-
-    #[test]
-    fn stripping_credentials_keeps_the_rest_of_the_url() {
-        assert_eq!(
-            strip_url_credentials("fatal: unable to access 'https://user:p%40ss@github.com/o/r.git/': 403"),
-            "fatal: unable to access 'https://github.com/o/r.git/': 403"
-        );
-        assert_eq!(
-            strip_url_credentials("see ssh://git@host/r and http://tok@h"),
-            "see ssh://host/r and http://h"
-        );
     }
 
     #[test]

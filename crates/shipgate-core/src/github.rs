@@ -103,7 +103,7 @@ pub fn expand_upload_url(upload_url: &str, name: &str, label: Option<&str>) -> R
     use iri_string::template::UriTemplateStr;
     use iri_string::template::simple_context::SimpleContext;
 
-    let shown = crate::http::redact_url_str(upload_url);
+    let shown = crate::url_redaction::redact_str(upload_url);
     let template = UriTemplateStr::new(upload_url)
         .map_err(|err| Error::external(format!("GitHub's upload_url `{shown}` is not a URI template: {err}")))?;
     if !template.variables().any(|variable| variable.as_str() == "name") {
@@ -271,7 +271,7 @@ impl GitHubClient {
             .map_err(|_| {
                 Error::usage(format!(
                     "GITHUB_API_URL `{}` is not a valid URL",
-                    crate::http::redact_url_str(&api_url)
+                    crate::url_redaction::redact_str(&api_url)
                 ))
             })?
             .set_connect_timeout(Some(settings.timeout.min(MAX_CONNECT_TIMEOUT)))
@@ -460,7 +460,7 @@ impl GitHubClient {
     /// delete the old one first to replace it.
     pub async fn upload_release_asset(&self, upload_url: &str, name: &str, content: Bytes) -> Result<ReleaseAsset> {
         let url = expand_upload_url(upload_url, name, None)?;
-        let shown_url = crate::http::redact_url_str(upload_url);
+        let shown_url = crate::url_redaction::redact_str(upload_url);
         let uri: http::Uri = url
             .parse()
             .map_err(|_| Error::external(format!("GitHub's upload_url `{shown_url}` is not a valid URL")))?;
@@ -471,7 +471,7 @@ impl GitHubClient {
         if !is_upload_host_of(&api, &uri) {
             return Err(Error::external(format!(
                 "GitHub named `{shown_url}` as the upload URL, which is not a host of the API at `{}`; not sending the token there",
-                crate::http::redact_url_str(&self.api_url)
+                crate::url_redaction::redact_str(&self.api_url)
             )));
         }
         let uploader = self.uploader_for(&uri)?;
@@ -611,7 +611,7 @@ fn innermost_message(err: &(dyn std::error::Error + 'static)) -> String {
     while let Some(source) = current.source() {
         current = source;
     }
-    crate::http::redact_urls(&redact(&current.to_string()))
+    crate::url_redaction::redact_in_text(&redact(&current.to_string()))
 }
 
 #[cfg(test)]

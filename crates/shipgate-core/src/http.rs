@@ -2,7 +2,8 @@
 //!
 //! Every HTTP client in shipgate is built here so TLS (rustls with the ring
 //! provider), the user agent and timeouts are the same everywhere, and so
-//! every error message shows URLs only after [`redact_url`].
+//! every error message shows URLs only after
+//! [`url_redaction::redact`](crate::url_redaction::redact).
 
 use std::sync::Once;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use reqwest::ResponseBuilderExt;
 use crate::actions::redact;
 use crate::exit::{Error, Result};
 use crate::retry::{Decision, GiveUpReason, Outcome, RetryPolicy, is_secondary_rate_limit};
+use crate::url_redaction;
 
 /// The user agent every shipgate request sends.
 pub const USER_AGENT: &str = concat!("shipgate/", env!("CARGO_PKG_VERSION"));
@@ -91,12 +93,12 @@ where
         attempt += 1;
         let (client, request) = make_request().build_split();
         let request = request.map_err(|err| {
-            let url = err.url().map(redact_url).unwrap_or_default();
+            let url = err.url().map(url_redaction::redact).unwrap_or_default();
             Error::usage(format!("invalid HTTP request {url}: {}", innermost_message(&err)))
         })?;
         let method = request.method().clone();
         let url = request.url().clone();
-        let shown = || format!("{method} {}", redact_url(&url));
+        let shown = || format!("{method} {}", url_redaction::redact(&url));
 
         let response = match client.execute(request).await {
             Ok(response) => response,
@@ -217,63 +219,7 @@ fn innermost_message(err: &(dyn std::error::Error + 'static)) -> String {
     while let Some(source) = current.source() {
         current = source;
     }
-    redact_urls(&redact(&current.to_string()))
-}
-
-/// A URL safe to print: no userinfo, query or fragment, and only scheme and
-/// host for webhook-like URLs, whose path is the secret (Slack, Discord,
-/// Teams webhooks).
-pub fn redact_url(url: &reqwest::Url) -> String {
-    let mut shown = format!("{}://", url.scheme());
-    if let Some(host) = url.host_str() {
-        shown.push_str(host);
-    }
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    if looks_like_webhook(url) {
-        shown.push_str("/***");
-    } else {
-        shown.push_str(url.path());
-    }
-    redact(&shown).into_owned()
-}
-
-/// [`redact_url`] for text that may not parse as a URL.
-pub fn redact_url_str(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(parsed) => redact_url(&parsed),
-        Err(_) => "<unparseable URL>".to_owned(),
-    }
-}
-
-/// Replaces every URL inside `text` with its [`redact_url`] form.
-pub fn redact_urls(text: &str) -> String {
-    static URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"[A-Za-z][A-Za-z0-9+.-]*://[^\s'"<>()]*[^\s'"<>().,;:!?]"#).expect("valid regex")
-    });
-    URL.replace_all(text, |captures: &regex::Captures<'_>| redact_url_str(&captures[0]))
-        .into_owned()
-}
-
-fn looks_like_webhook(url: &reqwest::Url) -> bool {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let path = url.path().to_ascii_lowercase();
-    host.starts_with("hooks.")
-        || host.contains("webhook")
-        || path.contains("hook")
-        || url.path_segments().into_iter().flatten().any(looks_like_token)
-}
-
-/// Long segments mixing letters and digits are usually credentials or
-/// signed ids rather than route names.
-fn looks_like_token(segment: &str) -> bool {
-    segment.len() >= 20
-        && segment.chars().any(|c| c.is_ascii_digit())
-        && segment.chars().any(|c| c.is_ascii_alphabetic())
-        && segment
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    url_redaction::redact_in_text(&redact(&current.to_string()))
 }
 
 #[cfg(test)]
@@ -382,7 +328,7 @@ mod tests {
         assert_eq!(err.exit_code(), crate::exit::ExitCode::External);
         assert_eq!(
             err.to_string(),
-            format!("POST {base}/***: 503 Service Unavailable after 4 attempts")
+            format!("POST {base}/***?token=***: 503 Service Unavailable after 4 attempts")
         );
         assert_eq!(hits.load(Ordering::SeqCst), 4);
         assert_eq!(slept.lock().unwrap().len(), 3);
@@ -460,45 +406,12 @@ mod tests {
         let message = err.to_string();
         assert_eq!(err.exit_code(), crate::exit::ExitCode::External);
         assert!(
-            message.starts_with(&format!("GET http://127.0.0.1:{port}/ready: could not connect")),
+            message.starts_with(&format!("GET http://127.0.0.1:{port}/ready?key=***: could not connect")),
             "{message}"
         );
         assert!(message.ends_with("after 4 attempts"), "{message}");
         assert!(!message.contains("pw") && !message.contains("key=1"), "{message}");
         assert_eq!(slept.lock().unwrap().len(), 3);
-    }
-
-    #[test]
-    fn urls_are_redacted_for_messages() {
-        let cases = [
-            (
-                "https://api.example.com/v1/health?debug=1#x",
-                "https://api.example.com/v1/health",
-            ),
-            (
-                "https://user:secret@db.example.com:8443/path",
-                "https://db.example.com:8443/path",
-            ),
-            (
-                "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
-                "https://hooks.slack.com/***",
-            ),
-            (
-                "https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_jkl",
-                "https://discord.com/***",
-            ),
-            (
-                "https://example.com/notify/a1b2c3d4e5f6a7b8c9d0e1f2",
-                "https://example.com/***",
-            ),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(redact_url_str(input), expected, "{input}");
-        }
-        assert_eq!(
-            redact_urls("failed to reach https://u:p@example.com/a?b=c, giving up"),
-            "failed to reach https://example.com/a, giving up"
-        );
     }
 
     /// A CA and a leaf for 127.0.0.1 made with the openssl CLI.

@@ -12,3 +12,4 @@ pub mod git;
 pub mod github;
 pub mod http;
 pub mod retry;
+pub mod url_redaction;

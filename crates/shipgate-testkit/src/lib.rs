@@ -13,6 +13,7 @@ pub mod fake_github;
 pub mod git;
 pub mod http;
 pub mod pg;
+pub mod planted;
 pub mod prism;
 mod server;
 pub mod tools;

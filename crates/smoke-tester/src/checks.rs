@@ -24,6 +24,7 @@ use serde_json::Value;
 use shipgate_core::actions::Secret;
 use shipgate_core::config::ConfigDuration;
 use shipgate_core::exit::{Error, Result};
+use shipgate_core::url_redaction::{redact_in_text, redact_str};
 use toml::Spanned;
 
 use crate::assertions::{Assertion, Comparison, StatusMatcher, ValueCheck};
@@ -45,6 +46,15 @@ impl CheckSet {
     /// Captures make later checks depend on earlier ones, so such a set runs in order.
     pub fn is_sequential(&self) -> bool {
         self.checks.iter().any(|check| !check.captures.is_empty())
+    }
+
+    /// Catches what no retry can fix before any request is sent: an
+    /// `{{ env.NAME }}` that is not set, a URL that does not parse, a scheme
+    /// other than http(s). URLs that use captures are judged when they are
+    /// rendered. The secret parts of every URL are masked here, before
+    /// anything can print them.
+    pub fn validate(&self, variables: &Variables) -> Result<()> {
+        self.checks.iter().try_for_each(|check| check.validate(variables))
     }
 }
 
@@ -79,7 +89,8 @@ impl Check {
     /// A check with defaults for `url`, used by the one-URL commands.
     pub fn for_url(url: &str) -> Self {
         Check {
-            name: url.to_owned(),
+            // The name is printed everywhere: never the URL's secrets.
+            name: shipgate_core::url_redaction::redact_str(url),
             method: reqwest::Method::GET,
             url: url.to_owned(),
             base_url: None,
@@ -465,14 +476,32 @@ impl Variables {
         context.insert("env".into(), serde_json::to_value(&self.env).unwrap_or(Value::Null));
         environment
             .render_str(template, minijinja::Value::from(minijinja::value::Serde(&context)))
-            .map_err(|e| format!("cannot render `{template}`: {e}"))
+            .map_err(|e| format!("cannot render `{}`: {e}", redact_in_text(template)))
+    }
+
+    /// The first `env.NAME` that `template` uses and the environment lacks.
+    fn undefined_env<'t>(&self, template: &'t str) -> Option<&'t str> {
+        ENV_REFERENCE
+            .captures_iter(template)
+            .filter_map(|reference| reference.get(1))
+            .map(|name| name.as_str())
+            .find(|name| !self.env.contains_key(*name))
+    }
+
+    /// Whether `template` uses anything but `env` (captures, known only once
+    /// earlier checks have run).
+    fn uses_captures(&self, template: &str) -> bool {
+        static VARIABLE: std::sync::LazyLock<Regex> =
+            std::sync::LazyLock::new(|| Regex::new(r"\{[{%][^}]*?\b([A-Za-z_][A-Za-z0-9_]*)\b").expect("valid regex"));
+        VARIABLE
+            .captures_iter(template)
+            .filter_map(|found| found.get(1))
+            .any(|name| name.as_str() != "env")
     }
 
     /// Registers the values of environment variables a template uses whose
     /// names look secret, so they are redacted wherever they end up.
     fn register_env_secrets(&self, template: &str) {
-        static ENV_REFERENCE: std::sync::LazyLock<Regex> =
-            std::sync::LazyLock::new(|| Regex::new(r"env\.([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
         for reference in ENV_REFERENCE.captures_iter(template) {
             let name = &reference[1];
             if looks_secret(name)
@@ -483,6 +512,17 @@ impl Variables {
         }
     }
 }
+
+/// How long past a latency bound an attempt still waits: a fifth of the
+/// bound, at least 100 ms, so a response that only just misses the bound is
+/// still measured and reported with its latency.
+pub fn latency_margin(bound: Duration) -> Duration {
+    (bound / 5).max(Duration::from_millis(100))
+}
+
+/// `env.NAME` inside a template.
+static ENV_REFERENCE: std::sync::LazyLock<Regex> =
+    std::sync::LazyLock::new(|| Regex::new(r"env\.([A-Za-z_][A-Za-z0-9_]*)").expect("valid regex"));
 
 /// Header and variable names whose values are credentials.
 fn looks_secret(name: &str) -> bool {
@@ -506,22 +546,7 @@ impl Check {
     /// Renders the templates into a request; sensitive header values are
     /// registered as secrets before anything can print them.
     pub fn render(&self, variables: &Variables) -> std::result::Result<RequestSpec, String> {
-        let url_text = variables.render(&self.url)?;
-        let url = match reqwest::Url::parse(&url_text) {
-            Ok(url) => url,
-            Err(_) => {
-                let base = match &self.base_url {
-                    Some(base) => variables.render(base)?,
-                    None => return Err(format!("`{url_text}` is not an absolute URL and no base URL is set")),
-                };
-                let base = reqwest::Url::parse(&base).map_err(|e| format!("invalid base URL `{base}`: {e}"))?;
-                base.join(url_text.trim_start_matches('/'))
-                    .map_err(|e| format!("invalid URL `{url_text}`: {e}"))?
-            }
-        };
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("`{}` is not an http(s) URL", shown_url(&url)));
-        }
+        let url = self.render_url(variables)?;
         let mut headers = Vec::with_capacity(self.headers.len());
         for (name, template) in &self.headers {
             variables.register_env_secrets(template);
@@ -547,9 +572,82 @@ impl Check {
             url,
             headers,
             body,
-            timeout: self.timeout,
+            timeout: self.request_timeout(),
             follow_redirects: self.follow_redirects,
         })
+    }
+}
+
+impl Check {
+    /// The tightest `max_latency` assertion of this check.
+    pub fn latency_bound(&self) -> Option<Duration> {
+        self.assertions
+            .iter()
+            .filter_map(|assertion| match assertion {
+                Assertion::MaxLatency(bound) => Some(*bound),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// How long one attempt waits for its answer: the check's timeout, or,
+    /// with a latency bound, the bound plus [`latency_margin`] when that is
+    /// shorter. Past it the latency assertion has clearly failed and waiting
+    /// longer only delays the verdict.
+    pub fn request_timeout(&self) -> Duration {
+        match self.latency_bound() {
+            Some(bound) => self.timeout.min(bound + latency_margin(bound)),
+            None => self.timeout,
+        }
+    }
+
+    /// [`CheckSet::validate`] for one check.
+    pub fn validate(&self, variables: &Variables) -> Result<()> {
+        let fail = |message: String| Error::usage(format!("check `{}`: {message}", self.name));
+        let templates = std::iter::once(self.url.as_str())
+            .chain(self.base_url.as_deref())
+            .chain(self.headers.iter().map(|(_, value)| value.as_str()))
+            .chain(self.body.as_deref());
+        for template in templates {
+            if let Some(name) = variables.undefined_env(template) {
+                return Err(fail(format!("`{{{{ env.{name} }}}}` is not set in the environment")));
+            }
+        }
+        if variables.uses_captures(&self.url) {
+            return Ok(());
+        }
+        self.render_url(variables).map(|_| ()).map_err(fail)
+    }
+
+    /// The absolute http(s) URL this check requests, its secret parts masked.
+    fn render_url(&self, variables: &Variables) -> std::result::Result<reqwest::Url, String> {
+        let url_text = variables.render(&self.url)?;
+        let url = match reqwest::Url::parse(&url_text) {
+            Ok(url) => url,
+            Err(error) if error != url::ParseError::RelativeUrlWithoutBase => {
+                return Err(format!("invalid URL `{}`: {error}", redact_str(&url_text)));
+            }
+            Err(_) => {
+                let shown = redact_str(&url_text);
+                let base = match &self.base_url {
+                    Some(base) => variables.render(base)?,
+                    None => return Err(format!("`{shown}` is not an absolute URL and no base URL is set")),
+                };
+                let base =
+                    reqwest::Url::parse(&base).map_err(|e| format!("invalid base URL `{}`: {e}", redact_str(&base)))?;
+                base.join(url_text.trim_start_matches('/'))
+                    .map_err(|e| format!("invalid URL `{shown}`: {e}"))?
+            }
+        };
+        shipgate_core::url_redaction::mask(&url);
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "`{}` is not an http(s) URL (scheme `{}`)",
+                shown_url(&url),
+                url.scheme()
+            ));
+        }
+        Ok(url)
     }
 }
 
@@ -607,9 +705,24 @@ pub async fn attempt(prober: &Prober, check: &Check, variables: &Variables) -> (
     };
     outcome.url = shown_url(&spec.url);
     match prober.send(&spec).await {
-        Err(ProbeFailure { message, latency }) => {
-            outcome.error = Some(message);
+        Err(ProbeFailure {
+            message,
+            latency,
+            timed_out,
+        }) => {
             outcome.latency_ms = latency.as_millis() as u64;
+            match check.latency_bound() {
+                // Cut short by the latency bound: that assertion is the verdict.
+                Some(bound) if timed_out && spec.timeout < check.timeout => {
+                    outcome.assertions = vec![crate::assertions::Verdict {
+                        assertion: Assertion::MaxLatency(bound).describe(),
+                        passed: false,
+                        expected: format!("<= {} ms", bound.as_millis()),
+                        actual: format!("no response within {} ms", spec.timeout.as_millis()),
+                    }];
+                }
+                _ => outcome.error = Some(message),
+            }
             (outcome, Vec::new())
         }
         Ok(exchange) => {

@@ -13,6 +13,7 @@ use clap::Args;
 use shipgate_core::cli::{self, GlobalArgs, Tool};
 use shipgate_core::config::{ConfigDuration, SmokeConfig};
 use shipgate_core::exit::{Error, Result};
+use shipgate_core::url_redaction::{redact_in_text, redact_str};
 
 pub mod assertions;
 pub mod check;
@@ -204,8 +205,9 @@ impl AdhocArgs {
         for text in std::iter::once(url).chain(check.headers.iter().map(|(_, v)| v.as_str())) {
             templates
                 .template_from_str(text)
-                .map_err(|e| Error::usage(format!("invalid template `{text}`: {e}")))?;
+                .map_err(|e| Error::usage(format!("invalid template `{}`: {e}", redact_in_text(text))))?;
         }
+        check.validate(&process_variables())?;
         Ok(check)
     }
 }
@@ -229,11 +231,12 @@ impl TargetArgs {
             (None, None) => return Err(Error::usage("give a URL or --checks FILE")),
         };
         if let Some(base) = &self.base_url {
-            reqwest::Url::parse(base).map_err(|e| Error::usage(format!("--base-url: `{base}`: {e}")))?;
+            reqwest::Url::parse(base).map_err(|e| Error::usage(format!("--base-url: `{}`: {e}", redact_str(base))))?;
             for check in &mut set.checks {
                 check.base_url = Some(base.clone());
             }
         }
+        set.validate(&process_variables())?;
         Ok(set)
     }
 }

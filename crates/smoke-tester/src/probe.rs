@@ -9,8 +9,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::HeaderMap;
+use rustls::client::danger::ServerCertVerifier;
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::http::{client_builder_with_roots, describe_transport_error, redact_url};
+use shipgate_core::http::{client_builder_with_roots, describe_transport_error};
 
 /// Bodies larger than this are not read to the end: a health endpoint that
 /// streams 100 MB is broken, and reading it all would risk the runner's memory.
@@ -62,6 +63,8 @@ impl Exchange {
 pub struct ProbeFailure {
     pub message: String,
     pub latency: Duration,
+    /// No complete answer came within the request timeout.
+    pub timed_out: bool,
 }
 
 /// Settings of the HTTP clients.
@@ -90,7 +93,11 @@ struct ProberClients {
 
 fn build_client(extra_roots: &[Vec<u8>], policy: reqwest::redirect::Policy) -> Result<reqwest::Client> {
     // Per-request timeouts are set on each request; this is the ceiling.
-    client_builder_with_roots(Duration::from_secs(3600), extra_roots)?
+    let mut builder = client_builder_with_roots(Duration::from_secs(3600), extra_roots)?;
+    if !extra_roots.is_empty() {
+        builder = builder.tls_backend_preconfigured(pinning_tls_config(extra_roots)?);
+    }
+    builder
         .redirect(policy)
         .tls_info(true)
         .dns_resolver(LoopbackAwareResolver)
@@ -136,6 +143,7 @@ impl Prober {
         let client = self.client(spec.follow_redirects).map_err(|message| ProbeFailure {
             message,
             latency: Duration::ZERO,
+            timed_out: false,
         })?;
         let mut request = client
             .request(spec.method.clone(), spec.url.clone())
@@ -147,13 +155,14 @@ impl Prober {
             request = request.body(body.clone());
         }
         let started = Instant::now();
-        let fail = |message: String| ProbeFailure {
+        let fail = |message: String, timed_out: bool| ProbeFailure {
             message,
             latency: started.elapsed(),
+            timed_out,
         };
         let mut response = match request.send().await {
             Ok(response) => response,
-            Err(err) => return Err(fail(describe_failure(&err, spec.timeout))),
+            Err(err) => return Err(fail(describe_failure(&err, spec.timeout), err.is_timeout())),
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -167,15 +176,23 @@ impl Prober {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
                     if body.len() + chunk.len() > self.inner.max_body_bytes {
-                        return Err(fail(format!(
-                            "{status}: response body larger than the {} limit; stopped reading",
-                            human_bytes(self.inner.max_body_bytes)
-                        )));
+                        return Err(fail(
+                            format!(
+                                "{status}: response body larger than the {} limit; stopped reading",
+                                human_bytes(self.inner.max_body_bytes)
+                            ),
+                            false,
+                        ));
                     }
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(err) => return Err(fail(format!("{status}: {}", describe_failure(&err, spec.timeout)))),
+                Err(err) => {
+                    return Err(fail(
+                        format!("{status}: {}", describe_failure(&err, spec.timeout)),
+                        err.is_timeout(),
+                    ));
+                }
             }
         }
         Ok(Exchange {
@@ -185,6 +202,106 @@ impl Prober {
             latency: started.elapsed(),
             certificate_not_after,
         })
+    }
+}
+
+/// The TLS settings reqwest would use with `--ca-cert` (the platform
+/// verifier with those extra roots, HTTP/2 and 1.1), with the verifier
+/// wrapped in [`PinnedCertificates`].
+fn pinning_tls_config(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig> {
+    use rustls::pki_types::pem::PemObject;
+    let mut pinned = Vec::new();
+    for (index, pem) in extra_roots.iter().enumerate() {
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
+            pinned.push(
+                certificate
+                    .map_err(|e| Error::usage(format!("--ca-cert #{}: not a PEM certificate: {e}", index + 1)))?,
+            );
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(pinned.clone(), provider.clone())
+        .map_err(|e| Error::usage(format!("--ca-cert: cannot use the certificates: {e}")))?;
+    let verifier = PinnedCertificates {
+        platform: Arc::new(platform),
+        pinned,
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::usage(format!("cannot set up TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Trusts what the platform verifier trusts, and also a server certificate
+/// that is byte for byte one the user gave with `--ca-cert`, as long as it
+/// names the host and is within its validity period. `openssl req -x509`
+/// makes self-signed certificates with CA:TRUE, which webpki refuses as a
+/// server's own certificate (`CaUsedAsEndEntity`) while curl's `--cacert`
+/// accepts them; pinning that exact certificate is at least as strict.
+#[derive(Debug)]
+struct PinnedCertificates {
+    platform: Arc<rustls_platform_verifier::Verifier>,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for PinnedCertificates {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let refused = match self
+            .platform
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Ok(verified) => return Ok(verified),
+            Err(refused) => refused,
+        };
+        if !self.pinned.iter().any(|pinned| pinned.as_ref() == end_entity.as_ref()) {
+            return Err(refused);
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        let (_, certificate) = x509_parser::parse_x509_certificate(end_entity.as_ref())
+            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        let now = now.as_secs() as i64;
+        let validity = certificate.validity();
+        if now < validity.not_before.timestamp() {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidYet));
+        }
+        if now > validity.not_after.timestamp() {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Expired));
+        }
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.platform.verify_tls12_signature(message, certificate, signature)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &rustls::pki_types::CertificateDer<'_>,
+        signature: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.platform.verify_tls13_signature(message, certificate, signature)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.platform.supported_verify_schemes()
     }
 }
 
@@ -229,7 +346,7 @@ fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     while let Some(source) = current.source() {
         current = source;
     }
-    shipgate_core::http::redact_urls(&shipgate_core::actions::redact(&current.to_string()))
+    shipgate_core::url_redaction::redact_in_text(&shipgate_core::actions::redact(&current.to_string()))
 }
 
 fn certificate_not_after(der: &[u8]) -> Option<i64> {
@@ -247,7 +364,7 @@ fn human_bytes(bytes: usize) -> String {
 
 /// A URL as it may be printed.
 pub fn shown_url(url: &reqwest::Url) -> String {
-    redact_url(url)
+    shipgate_core::url_redaction::redact(url)
 }
 
 /// Resolves `localhost` (and `*.localhost`, RFC 6761) to both ::1 and

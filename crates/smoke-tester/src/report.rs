@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use shipgate_core::actions::{Runtime, Summary, redact};
+use shipgate_core::actions::{Annotation, Runtime, Summary, redact};
 use shipgate_core::cli::Ui;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
@@ -69,6 +69,28 @@ impl Report {
         } else {
             ExitCode::CheckFailed
         }
+    }
+
+    /// The cause of a failed run in one line, for its `::error` annotation:
+    /// the rollback reason, else the first failing check and how many failed.
+    pub fn failure_line(&self) -> Option<String> {
+        if self.passed {
+            return None;
+        }
+        if let Some(decision) = self.decision.as_ref().filter(|decision| decision.rollback) {
+            return Some(format!("ROLLBACK: {}", decision.reason));
+        }
+        let failed: Vec<&CheckOutcome> = self.checks.iter().filter(|check| !check.passed).collect();
+        let Some(first) = failed.first() else {
+            return Some(format!("smoke-tester {} failed", self.command));
+        };
+        let reason = first.failure_reason().unwrap_or_else(|| "failed".into());
+        let reason = reason.lines().next().unwrap_or_default();
+        let mut line = format!("check `{}` failed: {reason}", first.name);
+        if self.checks.len() > 1 {
+            line.push_str(&format!(" ({} of {} checks failed)", failed.len(), self.checks.len()));
+        }
+        Some(line)
     }
 
     /// The `--json` document (schema documented in docs/smoke-tester.md).
@@ -275,6 +297,11 @@ impl Report {
             runtime.set_output("p95-ms", &format!("{:.0}", decision.p95_ms))?;
         }
         runtime.append_summary(self.to_summary().as_markdown())?;
+        if runtime.in_actions()
+            && let Some(line) = self.failure_line()
+        {
+            runtime.error(&Annotation::new(line).title(format!("smoke-tester {}", self.command)));
+        }
         if ui.json {
             ui.print_json(&json)?;
         } else {

@@ -41,7 +41,11 @@ pub fn execute(globals: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
             ..TargetArgs::default()
         }
         .load()?,
-        None => checks_from_config(globals, args.base_url.as_deref())?,
+        None => {
+            let set = checks_from_config(globals, args.base_url.as_deref())?;
+            set.validate(&crate::process_variables())?;
+            set
+        }
     };
     let config = crate::smoke_config(globals, &args.http)?;
     let prober = Prober::new(&args.http.client_options())?;
@@ -82,7 +86,12 @@ fn checks_from_config(globals: &GlobalArgs, base_url: Option<&str>) -> Result<Ch
         std::fs::read_to_string(&file).map_err(|e| Error::usage(format!("cannot read {}: {e}", file.display())))?;
     let mut set = crate::checks::parse_shipgate_toml(&text, &file.display().to_string())?;
     if let Some(base) = base_url {
-        reqwest::Url::parse(base).map_err(|e| Error::usage(format!("--base-url: `{base}`: {e}")))?;
+        reqwest::Url::parse(base).map_err(|e| {
+            Error::usage(format!(
+                "--base-url: `{}`: {e}",
+                shipgate_core::url_redaction::redact_str(base)
+            ))
+        })?;
         for check in &mut set.checks {
             check.base_url = Some(base.to_owned());
         }

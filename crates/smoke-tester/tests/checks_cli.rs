@@ -573,3 +573,226 @@ status = 503
         all_output(&output)
     );
 }
+
+/// Output with what changes from run to run (port, latency column) replaced.
+fn stable(text: &str) -> String {
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let latency = regex::Regex::new(r" +\d+ ms  ([A-Z]+) ").unwrap();
+    let text = port.replace_all(text, "127.0.0.1:PORT");
+    let text = latency.replace_all(&text, "  N ms  $1 ");
+    let mut text = text.into_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn credentials_in_the_url_never_reach_any_output_and_only_their_parts_are_masked() {
+    use shipgate_testkit::planted::{self, ActionsFiles, PASSWORD, QUERY_SECRET};
+    let servers = Servers::new();
+    let base = servers.service("127.0.0.1:0");
+    let url = format!(
+        "{}/health/detailed?token={QUERY_SECRET}&page=2",
+        base.replacen("http://", &format!("http://smoke:{PASSWORD}@"), 1)
+    );
+    let dir = temp();
+    let reports = ["out/junit.xml", "out/report.tap", "out/report.json"];
+    for json in [false, true] {
+        for in_actions in [false, true] {
+            let actions = ActionsFiles::new();
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+            command.args([
+                "check",
+                &url,
+                "--retries",
+                "0",
+                "--junit",
+                reports[0],
+                "--tap",
+                reports[1],
+                "--report",
+                reports[2],
+            ]);
+            if json {
+                command.arg("--json");
+            }
+            let outcome = planted::run(
+                "smoke-tester check",
+                command,
+                dir.path(),
+                in_actions.then_some(&actions),
+                &reports,
+            );
+            assert_eq!(outcome.code, Some(1), "{outcome:?}");
+            assert_eq!(outcome.leaks(), Vec::<String>::new());
+            if in_actions {
+                assert_eq!(outcome.masks(), [PASSWORD, QUERY_SECRET], "{}", outcome.stdout);
+            }
+            if !json && !in_actions {
+                insta::assert_snapshot!("redacted_result_line", stable(&outcome.stdout));
+            }
+            if json {
+                // Workflow commands (masks, the annotation) come before the document.
+                let text: String = outcome.stdout.lines().filter(|line| !line.starts_with("::")).collect();
+                let document: serde_json::Value = serde_json::from_str(&text).expect("--json is JSON");
+                assert_eq!(
+                    stable(document["checks"][0]["url"].as_str().unwrap()),
+                    "http://smoke:***@127.0.0.1:PORT/health/detailed?token=***&page=***\n"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_failed_check_in_actions_writes_exactly_one_error_annotation() {
+    use shipgate_testkit::planted::{self, ActionsFiles};
+    let servers = Servers::new();
+    let base = servers.service("127.0.0.1:0");
+    let dir = temp();
+    let actions = ActionsFiles::new();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+    command.args(["check", &format!("{base}/health/detailed"), "--retries", "0"]);
+    let outcome = planted::run("smoke-tester check", command, dir.path(), Some(&actions), &[]);
+    assert_eq!(outcome.code, Some(1), "{outcome:?}");
+    assert_eq!(
+        outcome
+            .error_annotations()
+            .iter()
+            .map(|line| stable(line))
+            .collect::<Vec<_>>(),
+        [
+            "::error title=smoke-tester check::check `http://127.0.0.1:PORT/health/detailed` failed: status 200-399: expected 200-399, actual 503\n"
+        ]
+    );
+    // A passing check writes none.
+    let actions = ActionsFiles::new();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+    command.args(["check", &format!("{base}/health")]);
+    let outcome = planted::run("smoke-tester check", command, dir.path(), Some(&actions), &[]);
+    assert_eq!(outcome.code, Some(0), "{outcome:?}");
+    assert!(outcome.error_annotations().is_empty(), "{}", outcome.stdout);
+}
+
+#[test]
+fn bad_urls_and_unset_variables_are_exit_2_before_any_request() {
+    let dir = temp();
+    std::fs::write(
+        dir.path().join("checks.toml"),
+        "[[check]]\nname = \"health\"\nurl = \"{{ env.SMOKE_BASE_NEVER_SET }}/health\"\n",
+    )
+    .unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["check", "ftp://127.0.0.1:1/file"],
+            "smoke-tester: error: check `ftp://127.0.0.1:1/file`: `ftp://127.0.0.1:1/file` is not an http(s) URL (scheme `ftp`)",
+        ),
+        (
+            &["check", "http://[bad/health"],
+            "smoke-tester: error: check `http://[bad/health`: invalid URL `http://[bad/health`: invalid IPv6 address",
+        ),
+        (
+            &["run", "--checks", "checks.toml"],
+            "smoke-tester: error: check `health`: `{{ env.SMOKE_BASE_NEVER_SET }}` is not set in the environment",
+        ),
+        (
+            &["wait", "--checks", "checks.toml", "--timeout", "10s"],
+            "smoke-tester: error: check `health`: `{{ env.SMOKE_BASE_NEVER_SET }}` is not set in the environment",
+        ),
+        (
+            &["watch", "ftp://127.0.0.1:1/file", "--duration", "10s"],
+            "smoke-tester: error: check `ftp://127.0.0.1:1/file`: `ftp://127.0.0.1:1/file` is not an http(s) URL (scheme `ftp`)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let started = std::time::Instant::now();
+        let output = smoke_tester(dir.path(), args, &[]);
+        assert_eq!(code(&output), 2, "{args:?}: {}", all_output(&output));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{args:?} took {:?}: retried?",
+            started.elapsed()
+        );
+        assert_eq!(support::stderr(&output).trim(), expected, "{args:?}");
+        assert!(stdout(&output).is_empty(), "{args:?}: {}", stdout(&output));
+    }
+}
+
+#[test]
+fn max_latency_stops_waiting_once_the_bound_has_clearly_passed() {
+    let servers = Servers::new();
+    let base = servers.service("127.0.0.1:0");
+    let dir = temp();
+    let started = std::time::Instant::now();
+    // `/slow` answers after 3 s. Three attempts of at most 500 ms + 100 ms,
+    // 200 ms apart: 2.2 s at most, where waiting for each answer took 9.4 s.
+    let output = smoke_tester(
+        dir.path(),
+        &[
+            "check",
+            &format!("{base}/slow"),
+            "--max-latency",
+            "500ms",
+            "--interval",
+            "200ms",
+        ],
+        &[],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(code(&output), 1, "{}", all_output(&output));
+    assert!(elapsed < std::time::Duration::from_millis(2900), "took {elapsed:?}");
+    insta::assert_snapshot!("latency_bound_verdict", stable(&stdout(&output)));
+}
+
+#[test]
+fn a_pinned_self_signed_certificate_with_ca_true_is_accepted() {
+    // What `openssl req -x509 -newkey ... -subj /CN=localhost -addext
+    // subjectAltName=...` makes: a self-signed certificate whose basic
+    // constraints say CA:TRUE, used by the server as its own certificate.
+    let key = rcgen::KeyPair::generate().expect("key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("params");
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let certificate = params.self_signed(&key).expect("self-signed certificate");
+    let servers = Servers::new();
+    let url = servers.tls(&certificate.pem(), &key.serialize_pem());
+    let dir = temp();
+    std::fs::write(dir.path().join("server.pem"), certificate.pem()).unwrap();
+    let output = smoke_tester(
+        dir.path(),
+        &[
+            "check",
+            &format!("{url}/health"),
+            "--ca-cert",
+            "server.pem",
+            "--retries",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code(&output), 0, "{}", all_output(&output));
+
+    // Another certificate that is not the pinned one is still refused.
+    let other = self_signed();
+    let other_url = servers.tls(&other.certificate_pem, &other.key_pem);
+    let output = smoke_tester(
+        dir.path(),
+        &[
+            "check",
+            &format!("{other_url}/health"),
+            "--ca-cert",
+            "server.pem",
+            "--retries",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(code(&output), 1, "{}", all_output(&output));
+    assert!(
+        stdout(&output).contains("TLS error: invalid peer certificate"),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -160,6 +160,15 @@ fn watch_rolls_back_on_a_known_error_pattern_and_stops_early() {
     let elapsed = started.elapsed();
     assert_eq!(code(&output), 1, "{}", all_output(&output));
     assert!(elapsed < Duration::from_secs(6), "did not stop early: {elapsed:?}");
+    // One `::error` with the decision, so the failed step says why.
+    let printed = stdout(&output);
+    let errors: Vec<&str> = printed.lines().filter(|line| line.starts_with("::error")).collect();
+    assert_eq!(errors.len(), 1, "{printed}");
+    assert!(
+        errors[0]
+            .starts_with("::error title=smoke-tester watch::ROLLBACK: error rate 10.0%25 (3 of 30 requests) exceeded"),
+        "{printed}"
+    );
     let outputs = step_outputs(&outputs);
     assert_eq!(outputs["rollback"], "true");
     assert_eq!(outputs["passed"], "false");

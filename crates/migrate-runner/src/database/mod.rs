@@ -30,7 +30,7 @@ pub struct PgUrl {
     pub config: tokio_postgres::Config,
     pub tls: TlsMode,
     pub root_cert: Option<PathBuf>,
-    /// The URL with the password replaced by `***`.
+    /// The URL as shown: password and query values replaced by `***`.
     pub shown: String,
     /// The URL as given (with its password), for pg_dump.
     pub full: Secret,
@@ -40,6 +40,8 @@ pub struct PgUrl {
 pub struct SqliteUrl {
     pub path: PathBuf,
     pub shown: String,
+    /// The URL as given, for programs `exec` runs.
+    pub given: String,
 }
 
 impl DatabaseUrl {
@@ -57,7 +59,8 @@ impl DatabaseUrl {
             }
             return Ok(DatabaseUrl::Sqlite(SqliteUrl {
                 path: PathBuf::from(path),
-                shown: text.to_string(),
+                shown: shipgate_core::url_redaction::redact_str(text),
+                given: text.to_string(),
             }));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
@@ -70,7 +73,7 @@ impl DatabaseUrl {
         )))
     }
 
-    /// The URL with its password replaced by `***`.
+    /// The URL as shown: password and query values replaced by `***`.
     pub fn shown(&self) -> &str {
         match self {
             DatabaseUrl::Postgres(url) => &url.shown,

@@ -8,20 +8,16 @@ use std::time::{Duration, Instant};
 
 use shipgate_core::actions::Secret;
 use shipgate_core::exit::{Error, Result};
+use shipgate_core::url_redaction;
 
 use super::tls::{self, TlsMode};
 use super::{Applied, DbFailure, LedgerChange, PgUrl};
 use crate::ledger::{Ledger, LedgerRow, PG_ELAPSED_MS};
 
 pub(super) fn parse_url(text: &str) -> Result<PgUrl> {
-    // The password is masked before any parsing error could echo the URL.
-    let password = raw_password(text);
-    if let Some(password) = &password {
-        let _ = Secret::new(password.clone());
-        if let Some(decoded) = percent_decode(password) {
-            let _ = Secret::new(decoded);
-        }
-    }
+    // The password (and only it) is masked before any parsing error could
+    // echo the URL, so host, port and database stay readable in errors.
+    url_redaction::mask_str(text);
     let (base, query) = text.split_once('?').unwrap_or((text, ""));
     let mut tls_mode = TlsMode::Prefer;
     let mut root_cert = None;
@@ -30,7 +26,13 @@ pub(super) fn parse_url(text: &str) -> Result<PgUrl> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "sslmode" => tls_mode = TlsMode::parse(value)?,
-            "sslrootcert" => root_cert = Some(std::path::PathBuf::from(percent_decode(value).unwrap_or_default())),
+            "sslrootcert" => {
+                root_cert = Some(std::path::PathBuf::from(
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                ))
+            }
             _ => kept.push(pair),
         }
     }
@@ -49,43 +51,13 @@ pub(super) fn parse_url(text: &str) -> Result<PgUrl> {
     if config.get_application_name().is_none() {
         config.application_name("shipgate migrate-runner");
     }
-    let shown = match &password {
-        Some(password) => text.replacen(&format!(":{password}@"), ":***@", 1),
-        None => text.to_string(),
-    };
     Ok(PgUrl {
         config,
         tls: tls_mode,
         root_cert,
-        shown,
-        full: Secret::new(text.to_string()),
+        shown: url_redaction::redact_str(text),
+        full: Secret::with_masked_parts(text),
     })
-}
-
-/// The password as written in `scheme://user:password@host`.
-fn raw_password(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
-    let password = userinfo.split_once(':')?.1;
-    (!password.is_empty()).then(|| password.to_string())
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 pub struct PgConnection {
@@ -353,7 +325,7 @@ mod tests {
             parse_url("postgres://app:s3cr%40t@db.example:6543/app_prod?sslmode=require&application_name=x").unwrap();
         assert_eq!(
             url.shown,
-            "postgres://app:***@db.example:6543/app_prod?sslmode=require&application_name=x"
+            "postgres://app:***@db.example:6543/app_prod?sslmode=***&application_name=***"
         );
         assert_eq!(url.config.get_dbname(), Some("app_prod"));
         assert_eq!(url.config.get_password(), Some(&b"s3cr@t"[..]));

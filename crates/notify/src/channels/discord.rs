@@ -14,8 +14,9 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::http::{describe_transport_error, redact_url, redact_urls, status_text};
+use shipgate_core::http::{describe_transport_error, status_text};
 use shipgate_core::retry::{Decision, GiveUpReason, Outcome, RetryPolicy};
+use shipgate_core::url_redaction;
 
 use super::{Answer, Context, Delivered, service_error_text};
 use crate::message::{Message, truncate_chars};
@@ -118,7 +119,7 @@ fn after_rate_limit(policy: &RetryPolicy, attempt: u32, headers: &HeaderMap, bod
 async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> Result<Answer> {
     let bytes = serde_json::to_vec(body).map_err(|e| Error::usage(format!("cannot encode payload: {e}")))?;
     let url = reqwest::Url::parse(url).map_err(|_| Error::usage("the Discord webhook URL is not a valid URL"))?;
-    let shown = format!("POST {}", redact_url(&url));
+    let shown = format!("POST {}", url_redaction::redact(&url));
     let policy = &context.retry;
     let mut attempt = 0u32;
     loop {
@@ -148,10 +149,12 @@ async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> 
         };
         let status = response.status();
         let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|err| Error::external(format!("reading the answer: {}", redact_urls(&err.to_string()))))?;
+        let text = response.text().await.map_err(|err| {
+            Error::external(format!(
+                "reading the answer: {}",
+                url_redaction::redact_in_text(&err.to_string())
+            ))
+        })?;
         if status.is_success() {
             return Ok(Answer { status, body: text });
         }

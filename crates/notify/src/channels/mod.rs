@@ -18,8 +18,9 @@ use serde::Serialize;
 use serde_json::Value;
 use shipgate_core::actions::redact;
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::http::{redact_urls, send_with_retry, status_text};
+use shipgate_core::http::{send_with_retry, status_text};
 use shipgate_core::retry::RetryPolicy;
+use shipgate_core::url_redaction::redact_in_text;
 
 use crate::event::Event;
 use crate::message::Message;
@@ -206,7 +207,7 @@ pub(crate) async fn send_bytes(
     let text = response
         .text()
         .await
-        .map_err(|err| Error::external(format!("reading the answer: {}", redact_urls(&err.to_string()))))?;
+        .map_err(|err| Error::external(format!("reading the answer: {}", redact_in_text(&err.to_string()))))?;
     if !status.is_success() {
         return Err(Error::check(format!(
             "{}: {}",
@@ -237,7 +238,7 @@ pub(crate) fn service_error_text(body: &str) -> String {
         text
     };
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    redact_urls(&redact(&crate::message::truncate_chars(&one_line, 300)))
+    redact_in_text(&redact(&crate::message::truncate_chars(&one_line, 300)))
 }
 
 #[cfg(test)]

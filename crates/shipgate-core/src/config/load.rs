@@ -126,7 +126,7 @@ impl LoadedConfig {
 
     /// The leaves of one section (`Some("release")`) or of all sections, sorted by key.
     ///
-    /// Passwords in URL-shaped values are masked: this is what `config` prints.
+    /// URLs in values are shown redacted ([`crate::url_redaction`]): this is what `config` prints.
     pub fn entries(&self, section: Option<&str>) -> Vec<ConfigEntry> {
         let table = to_table(&self.config);
         let mut leaves = Vec::new();
@@ -546,35 +546,13 @@ fn set_leaf(table: &mut Table, dotted: &str, value: Value) {
     }
 }
 
-/// Masks the password of `scheme://user:password@host` strings, wherever they are.
+/// Hides the secret parts of URL-shaped strings (passwords, query values,
+/// webhook paths), wherever they are.
 fn redact(value: Value) -> Value {
     match value {
-        Value::String(text) => Value::String(redact_url_password(&text)),
+        Value::String(text) => Value::String(crate::url_redaction::redact_in_text(&text)),
         Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
         Value::Table(table) => Value::Table(table.into_iter().map(|(k, v)| (k, redact(v))).collect()),
         other => other,
     }
-}
-
-pub(super) fn redact_url_password(text: &str) -> String {
-    let Some(scheme_end) = text.find("://") else {
-        return text.to_string();
-    };
-    let authority_start = scheme_end + 3;
-    let authority_end = text[authority_start..]
-        .find(['/', '?', '#'])
-        .map_or(text.len(), |i| authority_start + i);
-    let authority = &text[authority_start..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return text.to_string();
-    };
-    let Some(colon) = authority[..at].find(':') else {
-        return text.to_string();
-    };
-    format!(
-        "{}{}***{}",
-        &text[..authority_start],
-        &authority[..=colon],
-        &text[authority_start + at..]
-    )
 }

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use toml::Value;
 
-use super::load::{env_var_for, line_of, redact_url_password};
+use super::load::{env_var_for, line_of};
 use super::*;
 use crate::exit::{Error, ExitCode};
 
@@ -748,20 +748,6 @@ fn entries_render_as_text_and_json_without_secrets() {
     assert_eq!(branches[0]["pattern"], "main");
     assert_eq!(branches[0]["environment"], "production");
     assert_eq!(branches[3]["targets"], serde_json::json!(["main", "develop"]));
-
-    assert_eq!(
-        redact_url_password("sqlite:./shipgate-dev.db"),
-        "sqlite:./shipgate-dev.db"
-    );
-    assert_eq!(
-        redact_url_password("https://hooks.example/x@y"),
-        "https://hooks.example/x@y"
-    );
-    assert_eq!(
-        redact_url_password("postgres://user@host/db"),
-        "postgres://user@host/db"
-    );
-    assert_eq!(redact_url_password("postgres://u:p:q@host"), "postgres://u:***@host");
 }
 
 #[test]

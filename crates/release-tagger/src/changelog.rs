@@ -14,8 +14,8 @@ use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::git::short;
 
 use crate::Project;
-use crate::history::{Change, ReleaseTag, TagIndex, scan_range};
-use crate::next::plan;
+use crate::history::{Bump, Change, ReleaseTag, TagIndex, release_history, scan_range};
+use crate::next::{apply_bump, plan};
 
 /// The built-in section template: Keep a Changelog headings, one bullet
 /// per commit.
@@ -299,13 +299,7 @@ pub(crate) fn released_line(project: &Project) -> Result<Vec<ReleaseTag>> {
             reached.insert(oid);
         }
     }
-    let mut line: Vec<ReleaseTag> = tags
-        .releases
-        .into_iter()
-        .filter(|t| t.version.pre.is_empty() && reached.contains(&t.commit))
-        .collect();
-    line.reverse();
-    Ok(line)
+    Ok(tags.stable_line(|commit| reached.contains(commit)))
 }
 
 /// The section of an existing release tag: commits since the stable
@@ -323,8 +317,8 @@ pub fn tag_section(project: &Project, name: &str, url: Option<&str>) -> Result<S
         .peel(repo, at)?
         .ok_or_else(|| Error::usage(format!("`{name}` does not mark a commit")))?;
     let tag = tags.releases[at].clone();
-    let mut reachable = crate::history::Reachability::default();
-    let previous = tags.highest_reachable(repo, commit, &mut reachable, |t| {
+    let mut reachable = crate::history::Reachability::from(repo, commit)?;
+    let previous = tags.highest_reachable(repo, &mut reachable, |t| {
         t.version < tag.version && t.version.pre.is_empty()
     })?;
     let scan = scan_range(repo, previous.as_ref().map(|t| t.commit), commit, &project.config)?;
@@ -340,13 +334,14 @@ pub fn tag_section(project: &Project, name: &str, url: Option<&str>) -> Result<S
 }
 
 /// Every section from history, newest first, plus the unreleased one.
-/// Each release gets the commits since the release before it on the line.
+/// Each release gets the commits since the release before it on the line,
+/// all from one walk of the history.
 pub fn all_sections(project: &Project, url: Option<&str>) -> Result<Vec<Section>> {
-    let line = released_line(project)?;
-    let mut sections = Vec::with_capacity(line.len() + 1);
+    let head = project.repo.head_commit()?;
+    let history = release_history(&project.repo, head, &project.config)?;
+    let mut sections = Vec::with_capacity(history.ranges.len());
     let mut previous: Option<&ReleaseTag> = None;
-    for tag in &line {
-        let scan = scan_range(&project.repo, previous.map(|t| t.commit), tag.commit, &project.config)?;
+    for (tag, scan) in history.line.iter().zip(&history.ranges) {
         sections.push(build_section(
             project,
             &scan.changes,
@@ -358,8 +353,26 @@ pub fn all_sections(project: &Project, url: Option<&str>) -> Result<Vec<Section>
         ));
         previous = Some(tag);
     }
-    if let Some((_, section)) = next_section(project, None, url)? {
-        sections.push(section);
+    // The next release, as `next` computes it: the bump since the highest
+    // stable release reachable from HEAD, which is the line's last.
+    let unreleased = history.ranges.last().map(|scan| scan.bump()).unwrap_or(Bump::None);
+    if unreleased != Bump::None {
+        let version = apply_bump(
+            previous.map(|t| &t.version),
+            unreleased,
+            &project.config,
+            &mut Vec::new(),
+        );
+        let changes = &history.ranges[history.line.len()].changes;
+        sections.push(build_section(
+            project,
+            changes,
+            &version.to_string(),
+            &project.config.tag_name(&version),
+            previous.map(|t| t.name.as_str()),
+            commit_time(project, head)?,
+            url,
+        ));
     }
     sections.reverse();
     Ok(sections)

@@ -5,7 +5,7 @@
 //! walk borrows each message instead of copying it and skips merges before
 //! decoding anything.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use git2::{ObjectType, Oid, Sort};
 use semver::Version;
@@ -109,15 +109,15 @@ impl TagIndex {
         Ok(())
     }
 
-    /// The highest-version tag reachable from `head` among those `accept`
-    /// keeps. Checking from the top down stops at the first reachable tag,
-    /// so a parallel pre-release line costs one ancestry check per tag above
-    /// the answer, not a walk of all history.
+    /// The highest-version tag reachable from the walk's start among those
+    /// `accept` keeps. Checking from the top down stops at the first
+    /// reachable tag, and each check only advances the one shared walk (see
+    /// [`Reachability`]), so a parallel pre-release line above the answer
+    /// costs a commit read per tag, not a walk of history per tag.
     pub fn highest_reachable(
         &mut self,
         repo: &Repo,
-        head: Oid,
-        reachable: &mut Reachability,
+        reachable: &mut Reachability<'_>,
         accept: impl Fn(&ReleaseTag) -> bool,
     ) -> Result<Option<ReleaseTag>> {
         for at in 0..self.releases.len() {
@@ -125,12 +125,24 @@ impl TagIndex {
                 continue;
             }
             if let Some(commit) = self.peel(repo, at)?
-                && reachable.check(repo, commit, head)?
+                && reachable.reaches(commit)?
             {
                 return Ok(Some(self.releases[at].clone()));
             }
         }
         Ok(None)
+    }
+
+    /// The stable releases on commits `reached` keeps, lowest version
+    /// first; call [`TagIndex::peel_all`] first.
+    pub fn stable_line(self, reached: impl Fn(&Oid) -> bool) -> Vec<ReleaseTag> {
+        let mut line: Vec<ReleaseTag> = self
+            .releases
+            .into_iter()
+            .filter(|t| t.version.pre.is_empty() && reached(&t.commit))
+            .collect();
+        line.reverse();
+        line
     }
 
     /// The release tags on `commit`; call [`TagIndex::peel_all`] first.
@@ -208,20 +220,103 @@ fn read_tag_refs(repo: &Repo) -> Option<TagRefs> {
     Some(refs)
 }
 
-/// Memoised "is this commit an ancestor of HEAD", since many tags can share
-/// a commit.
-#[derive(Debug, Default)]
-pub struct Reachability(HashMap<Oid, bool>);
+/// How far a committer clock may run behind its parent's: a commit newer
+/// than everything left to walk by more than this is taken as unreachable.
+/// Git's own date-ordered walks assume the same; without the allowance a
+/// skewed commit would hide the tags below it.
+const CLOCK_SKEW_SECONDS: i64 = 24 * 60 * 60;
 
-impl Reachability {
-    pub fn check(&mut self, repo: &Repo, commit: Oid, head: Oid) -> Result<bool> {
-        if let Some(known) = self.0.get(&commit) {
-            return Ok(*known);
-        }
-        let answer = repo.is_ancestor(commit, head)?;
-        self.0.insert(commit, answer);
-        Ok(answer)
+/// "Is this commit an ancestor of the start?", answered by one newest-first
+/// walk (by committer time) from the start that advances only as far as the
+/// questions need and is shared by all of them.
+///
+/// A commit is reachable once the walk has seen it. It is unreachable once
+/// every commit left to walk is older than it (beyond [`CLOCK_SKEW_SECONDS`]):
+/// ancestors are never newer than their descendants, so the walk can stop
+/// there rather than exhaust history. A release on a parallel line, tagged
+/// after the last commit the answer needs, so costs nothing beyond reading
+/// its commit's date.
+pub struct Reachability<'r> {
+    git: &'r git2::Repository,
+    /// Commits found but not yet expanded, newest first.
+    queue: BinaryHeap<(i64, Oid)>,
+    /// Every commit found so far: all reachable from the start.
+    seen: HashSet<Oid>,
+    /// Commits whose parents were read.
+    walked: usize,
+}
+
+impl std::fmt::Debug for Reachability<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reachability")
+            .field("seen", &self.seen.len())
+            .field("queued", &self.queue.len())
+            .field("walked", &self.walked)
+            .finish_non_exhaustive()
     }
+}
+
+impl<'r> Reachability<'r> {
+    /// A walk from `start`, not advanced yet.
+    pub fn from(repo: &'r Repo, start: Oid) -> Result<Reachability<'r>> {
+        let git = repo.git2();
+        let mut walk = Reachability {
+            git,
+            queue: BinaryHeap::new(),
+            seen: HashSet::new(),
+            walked: 0,
+        };
+        let time = commit_time(git, start)?;
+        walk.seen.insert(start);
+        walk.queue.push((time, start));
+        Ok(walk)
+    }
+
+    /// Whether `commit` is the start or one of its ancestors.
+    pub fn reaches(&mut self, commit: Oid) -> Result<bool> {
+        if self.seen.contains(&commit) {
+            return Ok(true);
+        }
+        let time = commit_time(self.git, commit)?;
+        while let Some(&(newest, _)) = self.queue.peek() {
+            if newest.saturating_add(CLOCK_SKEW_SECONDS) < time {
+                break;
+            }
+            self.expand_newest()?;
+            if self.seen.contains(&commit) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// How many commits the walk has read the parents of so far.
+    pub fn walked(&self) -> usize {
+        self.walked
+    }
+
+    fn expand_newest(&mut self) -> Result<()> {
+        let Some((_, oid)) = self.queue.pop() else {
+            return Ok(());
+        };
+        self.walked += 1;
+        let found = self
+            .git
+            .find_commit(oid)
+            .map_err(|e| git_error(&format!("cannot read commit {}", short(oid)), e))?;
+        for parent in found.parent_ids() {
+            if self.seen.insert(parent) {
+                self.queue.push((commit_time(self.git, parent)?, parent));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn commit_time(git: &git2::Repository, oid: Oid) -> Result<i64> {
+    git.find_commit(oid)
+        .map(|commit| commit.time().seconds())
+        .map_err(|e| git_error(&format!("cannot read commit {}", short(oid)), e))
 }
 
 fn peel_to_commit(git: &git2::Repository, oid: Oid) -> std::result::Result<Option<Oid>, git2::Error> {
@@ -396,6 +491,130 @@ pub fn scan_range(repo: &Repo, from: Option<Oid>, to: Oid, config: &ReleaseConfi
     Ok(scan)
 }
 
+/// The stable releases reachable from a commit and what each one released,
+/// from one walk of the history.
+#[derive(Debug, Default)]
+pub struct ReleaseHistory {
+    /// Stable release tags reachable from the start, lowest version first.
+    pub line: Vec<ReleaseTag>,
+    /// `ranges[k]` are the commits reachable from `line[k]` and not from
+    /// `line[k - 1]` (what [`scan_range`] gives for that pair);
+    /// `ranges[line.len()]` are those since the last release.
+    pub ranges: Vec<RangeScan>,
+}
+
+/// What one commit of the walk is.
+enum Classified {
+    Merge,
+    Change(Change),
+    Unconventional(String),
+}
+
+/// Walks every commit reachable from `head` once, newest first, and splits
+/// them at the stable release tags, as [`scan_range`] between consecutive
+/// releases would, without a walk per release.
+///
+/// A commit belongs to release `k` when `line[k]` reaches it and `line[k - 1]`
+/// does not. Reachability from each release is a bit per commit, pushed
+/// from children to parents in the walk's topological order; 64 releases
+/// fit one pass over the commits, so thousands of releases cost a few
+/// passes over integers, not a walk of history each.
+pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result<ReleaseHistory> {
+    let git = repo.git2();
+    let walk_error = |e: git2::Error| git_error("cannot walk history", e);
+    let mut walk = git.revwalk().map_err(walk_error)?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(walk_error)?;
+    walk.push(head)
+        .map_err(|e| git_error(&format!("cannot walk from {}", short(head)), e))?;
+    let mut ids: Vec<Oid> = Vec::new();
+    let mut position: HashMap<Oid, u32> = HashMap::new();
+    let mut parent_ids: Vec<Vec<Oid>> = Vec::new();
+    let mut classified: Vec<Classified> = Vec::new();
+    for next in walk {
+        let oid = next.map_err(walk_error)?;
+        let found = git
+            .find_commit(oid)
+            .map_err(|e| git_error(&format!("cannot read commit {}", short(oid)), e))?;
+        position.insert(oid, ids.len() as u32);
+        ids.push(oid);
+        parent_ids.push(found.parent_ids().collect());
+        if found.parent_count() > 1 {
+            classified.push(Classified::Merge);
+            continue;
+        }
+        let message = String::from_utf8_lossy(found.message_bytes());
+        classified.push(match classify(oid, &message, found.time().seconds(), config) {
+            Some(change) => Classified::Change(change),
+            None => Classified::Unconventional(message.lines().next().unwrap_or_default().trim().to_owned()),
+        });
+    }
+    // Parents outside the walk (a shallow clone's boundary) are dropped.
+    let parents: Vec<Vec<u32>> = parent_ids
+        .iter()
+        .map(|list| list.iter().filter_map(|p| position.get(p).copied()).collect())
+        .collect();
+
+    let mut tags = TagIndex::scan(repo, config)?;
+    tags.peel_all(repo)?;
+    let line = tags.stable_line(|commit| position.contains_key(commit));
+
+    // Boundaries: the releases, then `head` for the unreleased commits.
+    let mut boundaries: Vec<u32> = line.iter().map(|t| position[&t.commit]).collect();
+    boundaries.push(0);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); boundaries.len()];
+    // Bit 0 of a block is the release before its first one, so that each
+    // range of the block can tell "reached by mine and not by the previous".
+    const PER_BLOCK: usize = 63;
+    let mut bits = vec![0u64; ids.len()];
+    for first in (0..boundaries.len()).step_by(PER_BLOCK) {
+        bits.iter_mut().for_each(|b| *b = 0);
+        let last = (first + PER_BLOCK).min(boundaries.len());
+        if first > 0 {
+            bits[boundaries[first - 1] as usize] |= 1;
+        }
+        for (offset, &commit) in boundaries[first..last].iter().enumerate() {
+            bits[commit as usize] |= 1 << (offset + 1);
+        }
+        // Children come before their parents in a topological walk.
+        for at in 0..ids.len() {
+            let mine = bits[at];
+            if mine != 0 {
+                for &parent in &parents[at] {
+                    bits[parent as usize] |= mine;
+                }
+            }
+        }
+        for (at, &mine) in bits.iter().enumerate() {
+            let mut starts = mine & !(mine << 1) & !1;
+            while starts != 0 {
+                let bit = starts.trailing_zeros() as usize;
+                members[first + bit - 1].push(at as u32);
+                starts &= starts - 1;
+            }
+        }
+    }
+
+    let ranges = members
+        .iter()
+        .map(|commits| {
+            let mut scan = RangeScan {
+                total: commits.len(),
+                ..RangeScan::default()
+            };
+            for &at in commits {
+                match &classified[at as usize] {
+                    Classified::Merge => scan.merges += 1,
+                    Classified::Change(change) => scan.changes.push(change.clone()),
+                    Classified::Unconventional(header) => scan.unconventional.push((ids[at as usize], header.clone())),
+                }
+            }
+            cancel_reverts(&mut scan);
+            scan
+        })
+        .collect();
+    Ok(ReleaseHistory { line, ranges })
+}
+
 /// A revert of a commit in the same unreleased range undoes it: neither is
 /// released. Reverts of already-released commits stay and count as a patch.
 fn cancel_reverts(scan: &mut RangeScan) {
@@ -435,6 +654,158 @@ mod tests {
             .iter()
             .map(|t| (t.name.clone(), t.commit.to_string()))
             .collect()
+    }
+
+    const DAY_MINUTES: u64 = 24 * 60;
+
+    use crate::next::tests::released;
+
+    fn highest(repo: &Repo, head: &str, stable: bool) -> (Option<String>, usize) {
+        let mut index = TagIndex::scan(repo, &ReleaseConfig::default()).unwrap();
+        let mut reachable = Reachability::from(repo, Oid::from_str(head).unwrap()).unwrap();
+        let found = index
+            .highest_reachable(repo, &mut reachable, |t| !stable || t.version.pre.is_empty())
+            .unwrap();
+        (found.map(|t| t.name), reachable.walked())
+    }
+
+    #[test]
+    fn a_pre_release_line_above_stable_and_unreachable_costs_no_walk_of_history() {
+        let fixture = GitFixture::new();
+        fixture.commit("feat: first");
+        // The pre-release line forks at the very start...
+        fixture.branch("next");
+        for i in 0..40 {
+            fixture.commit(&format!("fix: change {i}"));
+        }
+        released(&fixture, "1.4.0");
+        // ...and is tagged days later than every commit of main's history
+        // below the answer, so the walk from HEAD rules it out by date.
+        fixture.advance_clock(2 * DAY_MINUTES);
+        fixture.checkout("next");
+        for rc in 1..=3 {
+            fixture.commit(&format!("feat!: rewrite, step {rc}"));
+            released(&fixture, &format!("2.0.0-beta.{rc}"));
+        }
+        fixture.advance_clock(2 * DAY_MINUTES);
+        fixture.checkout("main");
+        fixture.commit("fix: on main");
+        let head = fixture.commit("fix: on main again");
+        let repo = Repo::discover(fixture.path()).unwrap();
+        let (current, walked) = highest(&repo, &head, false);
+        assert_eq!(current.as_deref(), Some("v1.4.0"));
+        assert!(walked <= 2, "walked {walked} commits to rule out the beta line");
+
+        // The same question from a commit of the line finds its own tags.
+        let beta = fixture.rev_parse("v2.0.0-beta.3");
+        assert_eq!(highest(&repo, &beta, false).0.as_deref(), Some("v2.0.0-beta.3"));
+        assert_eq!(highest(&repo, &beta, true).0, None, "1.4.0 is not on the line");
+    }
+
+    #[test]
+    fn an_unreachable_higher_tag_older_than_the_answer_is_still_ruled_out() {
+        let fixture = GitFixture::new();
+        fixture.commit("feat: first");
+        fixture.branch("old");
+        fixture.checkout("old");
+        fixture.commit("fix: a typo tag on a dead branch");
+        fixture.tag("v9.0.0");
+        fixture.checkout("main");
+        fixture.advance_clock(3 * DAY_MINUTES);
+        fixture.commit("fix: later");
+        released(&fixture, "1.0.0");
+        let head = fixture.commit("fix: after");
+        let repo = Repo::discover(fixture.path()).unwrap();
+        assert_eq!(highest(&repo, &head, true).0.as_deref(), Some("v1.0.0"));
+    }
+
+    #[test]
+    fn a_commit_dated_before_its_parent_does_not_hide_the_tags_below_it() {
+        let fixture = GitFixture::new();
+        fixture.commit("feat: first");
+        fixture.advance_clock(2 * DAY_MINUTES);
+        fixture.commit("fix: tagged");
+        released(&fixture, "1.1.0");
+        // A commit from a machine whose clock ran hours behind.
+        let repo = Repo::discover(fixture.path()).unwrap();
+        let git = repo.git2();
+        let parent = git.find_commit(repo.head_commit().unwrap()).unwrap();
+        let behind = git2::Time::new(parent.time().seconds() - 6 * 3600, 0);
+        let signature = git2::Signature::new("Skewed", "skew@example.invalid", &behind).unwrap();
+        let head = git
+            .commit(
+                Some("HEAD"),
+                &signature,
+                &signature,
+                "fix: from a slow clock",
+                &parent.tree().unwrap(),
+                &[&parent],
+            )
+            .unwrap();
+        assert_eq!(highest(&repo, &head.to_string(), true).0.as_deref(), Some("v1.1.0"));
+    }
+
+    /// Commit ids of a range as `scan_range` gives it, in order.
+    fn range_ids(scan: &RangeScan) -> (Vec<String>, Vec<String>, usize, usize) {
+        (
+            scan.changes.iter().map(|c| c.id.to_string()).collect(),
+            scan.unconventional.iter().map(|(id, _)| id.to_string()).collect(),
+            scan.merges,
+            scan.total,
+        )
+    }
+
+    #[test]
+    fn one_walk_splits_history_as_a_walk_per_release_would() {
+        let fixture = GitFixture::new();
+        fixture.commit("feat: first");
+        released(&fixture, "1.0.0");
+        // A release branch, fixed, tagged there and merged back.
+        fixture.branch("release/v1.1");
+        fixture.commit("feat: on main while 1.1 stabilises");
+        fixture.checkout("release/v1.1");
+        fixture.commit("fix: release fix");
+        released(&fixture, "1.1.0");
+        fixture.checkout("main");
+        fixture.merge_no_ff("release/v1.1", "Merge branch 'release/v1.1'");
+        fixture.branch("feature/x");
+        fixture.checkout("feature/x");
+        fixture.commit("feat(x): topic work");
+        fixture.commit("Update the readme");
+        fixture.checkout("main");
+        fixture.merge_no_ff("feature/x", "Merge pull request #7 from o/feature/x");
+        released(&fixture, "1.2.0");
+        // A patch of 1.1 tagged after 1.2.0: off the straight line.
+        fixture.checkout("release/v1.1");
+        fixture.commit("fix: backported");
+        released(&fixture, "1.1.1");
+        fixture.checkout("main");
+        fixture.merge_no_ff("release/v1.1", "Merge branch 'release/v1.1' again");
+        // Reverts cancel within a range, and a pre-release is not a boundary.
+        let risky = fixture.commit("feat: risky");
+        released(&fixture, "1.3.0-rc.1");
+        fixture.commit(&format!("revert: feat: risky\n\nThis reverts commit {risky}."));
+        released(&fixture, "1.3.0");
+        fixture.commit("fix: unreleased");
+
+        let repo = Repo::discover(fixture.path()).unwrap();
+        let config = ReleaseConfig::default();
+        let head = repo.head_commit().unwrap();
+        let history = release_history(&repo, head, &config).unwrap();
+        let names: Vec<&str> = history.line.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["v1.0.0", "v1.1.0", "v1.1.1", "v1.2.0", "v1.3.0"]);
+        assert_eq!(history.ranges.len(), names.len() + 1);
+        let mut previous: Option<Oid> = None;
+        let ends = history.line.iter().map(|t| t.commit).chain([head]);
+        for (k, end) in ends.enumerate() {
+            let expected = scan_range(&repo, previous, end, &config).unwrap();
+            assert_eq!(range_ids(&history.ranges[k]), range_ids(&expected), "range {k}");
+            assert_eq!(history.ranges[k].cancelled, expected.cancelled, "range {k}");
+            previous = Some(end);
+        }
+        // 1.1.1's fix also arrives in 1.2.0..1.3.0, which 1.2.0 lacked.
+        assert!(history.ranges[4].changes.iter().any(|c| c.description == "backported"));
+        assert_eq!(history.ranges[4].cancelled.len(), 1);
     }
 
     #[test]

@@ -106,11 +106,11 @@ fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&s
     if let Some(ignored) = ignored {
         tags.releases.retain(|tag| tag.name != ignored);
     }
-    let mut reachable = Reachability::default();
-    let current = tags.highest_reachable(repo, head, &mut reachable, |_| true)?;
+    let mut reachable = Reachability::from(repo, head)?;
+    let current = tags.highest_reachable(repo, &mut reachable, |_| true)?;
     let base = match &current {
         Some(tag) if tag.version.pre.is_empty() => Some(tag.clone()),
-        _ => tags.highest_reachable(repo, head, &mut reachable, |t| t.version.pre.is_empty())?,
+        _ => tags.highest_reachable(repo, &mut reachable, |t| t.version.pre.is_empty())?,
     };
     let scan = scan_range(repo, base.as_ref().map(|t| t.commit), head, config)?;
     let mut explanation = Vec::new();
@@ -168,7 +168,7 @@ fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&s
         _ => Some(apply_bump(base_version.as_ref(), bump, config, &mut explanation)),
     };
     if let (Some(id), Some(target)) = (pre, next.clone()) {
-        let numbered = tags.highest_reachable(repo, head, &mut reachable, |t| {
+        let numbered = tags.highest_reachable(repo, &mut reachable, |t| {
             same_core(&t.version, &target) && pre_number(&t.version, id).is_some()
         })?;
         match numbered {
@@ -290,7 +290,7 @@ pub(crate) mod tests {
         plan(&project(fixture), pre).unwrap().next.map(|v| v.to_string())
     }
 
-    fn released(fixture: &GitFixture, version: &str) {
+    pub(crate) fn released(fixture: &GitFixture, version: &str) {
         fixture.tag_annotated(&format!("v{version}"), &format!("Release version {version}"));
     }
 

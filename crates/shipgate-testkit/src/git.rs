@@ -175,6 +175,12 @@ impl GitFixture {
         git_in(self.path(), args, &date_of(self.step.load(Ordering::SeqCst)))
     }
 
+    /// Moves the clock `minutes` on: the next commit or tag is dated that
+    /// much later (histories that span days, for date-ordered walks).
+    pub fn advance_clock(&self, minutes: u64) {
+        self.step.fetch_add(minutes, Ordering::SeqCst);
+    }
+
     /// Moves the clock one minute on, for the next commit or tag.
     fn next_step(&self) {
         self.step.fetch_add(1, Ordering::SeqCst);

@@ -149,7 +149,7 @@ pub fn run_with(
     };
     let timeout = config.timeout.as_duration();
     let context = channels::Context {
-        client: shipgate_core::http::client(timeout.min(ATTEMPT_TIMEOUT))?,
+        client: channels::HttpClient::new(timeout.min(ATTEMPT_TIMEOUT)),
         retry: RetryPolicy::default(),
         slack_ts: delivery.slack_ts.clone(),
         json: ui.json,

@@ -121,11 +121,11 @@ async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> 
     let url = reqwest::Url::parse(url).map_err(|_| Error::usage("the Discord webhook URL is not a valid URL"))?;
     let shown = format!("POST {}", url_redaction::redact(&url));
     let policy = &context.retry;
+    let client = context.client.get()?;
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let sent = context
-            .client
+        let sent = client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
             .body(bytes.clone())
@@ -325,7 +325,7 @@ mod tests {
         });
         retry.max_attempts = 5;
         let context = Context {
-            client: shipgate_core::http::client(Duration::from_secs(5)).unwrap(),
+            client: crate::channels::HttpClient::new(Duration::from_secs(5)),
             retry,
             slack_ts: None,
             json: false,

@@ -12,6 +12,7 @@ pub mod stdout;
 pub mod teams;
 pub mod webhook;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -26,10 +27,37 @@ use crate::event::Event;
 use crate::message::Message;
 use crate::target::{Endpoint, Target};
 
+/// The HTTP client, built on first use: a run whose targets are all local
+/// (`stdout://`, `file://`) or SMTP never loads the system's TLS roots,
+/// which is most of such a run's start-up.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    timeout: Duration,
+    built: Arc<OnceLock<reqwest::Client>>,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration) -> HttpClient {
+        HttpClient {
+            timeout,
+            built: Arc::default(),
+        }
+    }
+
+    /// The client, built now if no delivery needed it before.
+    pub fn get(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.built.get() {
+            return Ok(client);
+        }
+        let client = shipgate_core::http::client(self.timeout)?;
+        Ok(self.built.get_or_init(|| client))
+    }
+}
+
 /// What a delivery needs besides the target and the message.
 #[derive(Debug, Clone)]
 pub struct Context {
-    pub client: reqwest::Client,
+    pub client: HttpClient,
     pub retry: RetryPolicy,
     /// `--slack-ts`: update this earlier Slack message instead of posting a new one.
     pub slack_ts: Option<String>,
@@ -190,8 +218,9 @@ pub(crate) async fn send_bytes(
     headers: &[(&str, String)],
     body: Option<Vec<u8>>,
 ) -> Result<Answer> {
+    let client = context.client.get()?;
     let response = send_with_retry(&context.retry, || {
-        let mut request = context.client.request(method.clone(), url);
+        let mut request = client.request(method.clone(), url);
         for (name, value) in headers {
             request = request.header(*name, value);
         }

@@ -54,6 +54,7 @@ printf 'refs/heads/feature/bench %s refs/heads/feature/bench %s\n' "$head" "0000
 printf 'feat(upload): resume interrupted uploads\n\nKeeps the offset on the server.\n' >"$work/message"
 
 cd "$repo"
+export BENCH_DATA="synthetic: one message; 1,000 conventional commits with bodies"
 compare "lint one commit message" commitlint "<= 5 ms" \
     -- commitlint --edit "$work/message" \
     -- "$guard" message "$work/message"

@@ -41,7 +41,9 @@ measure() {
 
 # compare WORKLOAD PEER TARGET -- PEER_CMD... -- SHIPGATE_CMD...
 # Measures both commands in this one run and appends a row to BENCH_OUT.
-# TARGET is the issue's goal, as text (e.g. "<= 0.8x").
+# TARGET is the issue's goal, as text (e.g. "<= 0.8x"). BENCH_DATA says what
+# the workload runs on (a synthetic shape, or a named real repository and
+# commit); set it before the rows it describes.
 compare() {
     local workload=$1 peer=$2 target=$3
     shift 3
@@ -56,7 +58,8 @@ compare() {
     ours_result=$(measure "$@")
     read -r peer_wall _ _ <<<"$peer_result"
     read -r ours_wall ours_cpu ours_peak <<<"$ours_result"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-        "$workload" "$peer" "$peer_wall" "$ours_wall" "$target" "$ours_cpu" "$ours_peak" >>"$BENCH_OUT"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+        "$workload" "${BENCH_DATA:?set BENCH_DATA to what the workload runs on}" "$peer" "$peer_wall" "$ours_wall" \
+        "$target" "$ours_cpu" "$ours_peak" >>"$BENCH_OUT"
     printf '  %-45s %-12s peer %8ss  shipgate %8ss\n' "$workload" "$peer" "$peer_wall" "$ours_wall"
 }

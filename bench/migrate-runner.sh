@@ -93,6 +93,7 @@ exec "$SHIPGATE_BIN_DIR/migrate-runner" up -q --dir "$work/m1000" --database-url
 SH
 chmod +x "$work"/*.sh
 
+export BENCH_DATA="synthetic: 1,000 dbmate-format migrations, 2 DDL statements each"
 pool floor
 pool ours_a
 compare "PostgreSQL, 1,000 migrations (floor)" "psql" "<= 1.05x" \
@@ -112,6 +113,7 @@ make_set "$work/m10000" 10000
 psql -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -c "CREATE DATABASE status_ours" -c "CREATE DATABASE status_dbmate" >/dev/null
 "$SHIPGATE_BIN_DIR/migrate-runner" up -q --dir "$work/m10000" --database-url "$pg/status_ours"
 dbmate --no-dump-schema --migrations-dir "$work/m10000" --url "$pg/status_dbmate?sslmode=disable" up >/dev/null
+export BENCH_DATA="synthetic: 10,000 applied migrations"
 compare "status, 10,000 applied migrations (PostgreSQL)" "dbmate" "< 50 ms" \
     -- dbmate --no-dump-schema --migrations-dir "$work/m10000" --url "$pg/status_dbmate?sslmode=disable" status \
     -- "$SHIPGATE_BIN_DIR/migrate-runner" status -q --dir "$work/m10000" --database-url "$pg/status_ours"

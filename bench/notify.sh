@@ -38,6 +38,7 @@ for i in $(seq 10); do targets+=("json://127.0.0.1:$port/target$i"); done
 our_args=()
 for target in "${targets[@]}"; do our_args+=(--to "$target"); done
 
+export BENCH_DATA="one message, 10 targets on a local receiver"
 compare "one message to 10 json:// targets" apprise "<= 16 ms (>= 20x)" \
     -- apprise --title "Deploy succeeded" --body "shop 1.2.0 was deployed to production." "${targets[@]}" \
     -- "$ours" send --title "Deploy succeeded" --message "shop 1.2.0 was deployed to production." "${our_args[@]}"

@@ -39,6 +39,7 @@ HTTP 200
 jsonpath "\$.status" == "healthy"
 jsonpath "\$.database" == "connected"
 HURL
+export BENCH_DATA="seed 000's /health JSON from a local nginx"
 compare "one check, two JSON asserts" "hurl 8.0.1" "<= hurl" \
     -- hurl --test "$work/one.hurl" \
     -- "$ours" check "$base/health" --retries 0 --jsonpath '$.status == "healthy"' --jsonpath '$.database == "connected"'

@@ -9,6 +9,9 @@ use anyhow::{Context, Result, bail};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub workload: String,
+    /// What the workload runs on: a synthetic shape, or a named real
+    /// repository and commit.
+    pub data: String,
     pub peer: String,
     pub peer_seconds: f64,
     pub shipgate_seconds: f64,
@@ -32,9 +35,9 @@ pub fn parse_rows(tsv: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (index, line) in tsv.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() != 7 {
+        if fields.len() != 8 {
             bail!(
-                "bench row {}: expected 7 tab-separated fields, got {}: {line}",
+                "bench row {}: expected 8 tab-separated fields, got {}: {line}",
                 index + 1,
                 fields.len()
             );
@@ -46,12 +49,13 @@ pub fn parse_rows(tsv: &str) -> Result<Vec<Row>> {
         };
         rows.push(Row {
             workload: fields[0].to_string(),
-            peer: fields[1].to_string(),
-            peer_seconds: number(2)?,
-            shipgate_seconds: number(3)?,
-            target: fields[4].to_string(),
-            cpu_seconds: number(5)?,
-            peak_kib: fields[6]
+            data: fields[1].to_string(),
+            peer: fields[2].to_string(),
+            peer_seconds: number(3)?,
+            shipgate_seconds: number(4)?,
+            target: fields[5].to_string(),
+            cpu_seconds: number(6)?,
+            peak_kib: fields[7]
                 .parse()
                 .with_context(|| format!("bench row {}: peak memory", index + 1))?,
         });
@@ -73,13 +77,14 @@ pub fn markdown(rows: &[Row], no_scripts: bool) -> String {
         return out;
     }
     out.push_str(
-        "| workload | peer | peer time | shipgate time | ratio | target | shipgate CPU | shipgate peak memory |\n",
+        "| workload | data | peer or floor | peer time | shipgate time | ratio | target | shipgate CPU | shipgate peak memory |\n",
     );
-    out.push_str("|---|---|---:|---:|---:|---|---:|---:|\n");
+    out.push_str("|---|---|---|---:|---:|---:|---|---:|---:|\n");
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {:.2}x | {} | {} | {:.1} MiB |\n",
+            "| {} | {} | {} | {} | {} | {:.2}x | {} | {} | {:.1} MiB |\n",
             row.workload,
+            row.data,
             row.peer,
             seconds(row.peer_seconds),
             seconds(row.shipgate_seconds),
@@ -120,11 +125,16 @@ mod tests {
 
     #[test]
     fn rows_become_a_table_with_ratios() {
-        let rows = parse_rows("next (7k commits)\tgit-cliff\t0.0170\t0.0040\t<= 10 ms\t0.0030\t5120\n").unwrap();
+        let rows = parse_rows(
+            "next (7k commits)\tsynthetic: 7,000 commits\tgit-cliff\t0.0170\t0.0040\t<= 10 ms\t0.0030\t5120\n",
+        )
+        .unwrap();
         assert_eq!(rows[0].peak_kib, 5120);
         let table = markdown(&rows, false);
         assert!(
-            table.contains("| next (7k commits) | git-cliff | 17 ms | 4 ms | 0.24x | <= 10 ms | 3 ms | 5.0 MiB |"),
+            table.contains(
+                "| next (7k commits) | synthetic: 7,000 commits | git-cliff | 17 ms | 4 ms | 0.24x | <= 10 ms | 3 ms | 5.0 MiB |"
+            ),
             "{table}"
         );
     }
@@ -132,7 +142,7 @@ mod tests {
     #[test]
     fn malformed_rows_are_errors() {
         assert!(parse_rows("only\ttwo\n").is_err());
-        assert!(parse_rows("a\tb\tx\t1\tt\t1\t1\n").is_err());
+        assert!(parse_rows("a\td\tb\tx\t1\tt\t1\t1\n").is_err());
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn install_all(root: &Path) -> Result<ToolEnv> {
     let tools_dir = tools_dir.canonicalize()?;
     let pg_bin = ensure_postgresql()?;
     ensure_script()?;
+    ensure_prometheus()?;
     let venv_bin = ensure_python_tools(&tools_dir)?;
     let node_bin = ensure_node_tools(&tools_dir)?;
     let cargo_bin = tools_dir.join("cargo/bin");
@@ -149,6 +150,27 @@ fn ensure_postgresql() -> Result<Option<PathBuf>> {
         Some(dir) => Ok(Some(dir)),
         None => bail!("installed Debian's postgresql but found no initdb in /usr/lib/postgresql/*/bin"),
     }
+}
+
+/// smoke-tester's `--prometheus` tests scrape the demo service with a real
+/// Prometheus 2.x: Debian's `prometheus` package, which puts it on PATH.
+fn ensure_prometheus() -> Result<()> {
+    if prometheus_installed() {
+        return Ok(());
+    }
+    step("install Prometheus (Debian's prometheus)");
+    apt_install(&["prometheus"])?;
+    if !prometheus_installed() {
+        bail!("installed Debian's prometheus but `prometheus --version` does not run");
+    }
+    Ok(())
+}
+
+fn prometheus_installed() -> bool {
+    Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
 }
 
 fn find_postgres_bin() -> Option<PathBuf> {

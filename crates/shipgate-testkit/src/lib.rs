@@ -1,6 +1,6 @@
 //! Test harness shared by the shipgate crates.
 //!
-//! Everything here is real: PostgreSQL clusters ([`pg`]), Prism serving
+//! Everything here is real: PostgreSQL clusters ([`pg`]), Prometheus ([`prometheus`]), Prism serving
 //! GitHub's OpenAPI description ([`prism`]), an in-memory GitHub
 //! ([`fake_github`]), local HTTP servers ([`http`]) and git fixtures
 //! ([`git`]), and workflows run under act ([`act`]). Servers bind 127.0.0.1 only, run on their own runtime in a
@@ -15,6 +15,7 @@ pub mod http;
 pub mod pg;
 pub mod planted;
 pub mod prism;
+pub mod prometheus;
 mod server;
 pub mod tools;
 
@@ -22,4 +23,5 @@ pub use fake_github::FakeGitHub;
 pub use http::{CannedResponse, ScriptedServer, StaticServer};
 pub use pg::PgCluster;
 pub use prism::{ContractSession, Prism};
+pub use prometheus::Prometheus;
 pub use tools::{find_tool, shipgate_bin, tools_dir, workspace_root};

@@ -41,17 +41,6 @@ const OUTPUT_TAIL_LINES: usize = 60;
 const RESPONSE_VIOLATION_RETRIES: usize = 8;
 const MAX_BODY: usize = 64 * 1024 * 1024;
 
-/// Runs the mock and exits when the test process (or the mock) goes away, so
-/// the process-wide shared instance does not outlive `cargo test`.
-const WATCHDOG: &str = r#"
-parent="$1"; shift
-"$@" &
-mock=$!
-while kill -0 "$parent" 2>/dev/null && kill -0 "$mock" 2>/dev/null; do sleep 1; done
-kill "$mock" 2>/dev/null
-wait "$mock"
-"#;
-
 /// A running `prism mock` of api.github.com.
 pub struct Prism {
     url: String,
@@ -119,7 +108,7 @@ impl Prism {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new("sh");
         command
-            .args(["-c", WATCHDOG, "prism-watchdog"])
+            .args(["-c", tools::WATCHDOG, "prism-watchdog"])
             .arg(std::process::id().to_string())
             .arg(prism)
             .arg("mock")

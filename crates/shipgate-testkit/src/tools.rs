@@ -21,6 +21,18 @@ pub const TOOL_BINARIES: [&str; 5] = [
     "notify",
 ];
 
+/// `sh -c WATCHDOG NAME PARENT_PID PROGRAM ARGS...` runs the program and
+/// stops it when the test process (or the program) goes away, so a server
+/// shared by a whole test binary does not outlive `cargo test`.
+pub(crate) const WATCHDOG: &str = r#"
+parent="$1"; shift
+"$@" &
+child=$!
+while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+kill "$child" 2>/dev/null
+wait "$child"
+"#;
+
 /// Environment variable that relocates the tools directory.
 pub const TOOLS_DIR_ENV: &str = "SHIPGATE_TOOLS_DIR";
 
@@ -75,6 +87,7 @@ pub fn install_hint(name: &str) -> String {
         "initdb" | "pg_ctl" | "postgres" | "psql" | "createdb" => {
             "install Debian's `postgresql` package (`apt-get update && apt-get install -y postgresql`; `cargo xtask test` does this)".to_string()
         }
+        "prometheus" => "install Debian's `prometheus` package (`apt-get update && apt-get install -y prometheus`; `cargo xtask test` does this)".to_string(),
         "git" => "install git (`apt-get install -y git`)".to_string(),
         "script" => "install util-linux's `script` (`apt-get install -y bsdutils`)".to_string(),
         other => format!("install `{other}` and put it on PATH"),

@@ -43,6 +43,7 @@ pub fn execute(globals: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
         passed: outcome.passed,
         checks: vec![outcome],
         decision: None,
+        prometheus: None,
         series: Vec::new(),
     };
     report.emit(&ui, &Runtime::detect(), &args.reports)

@@ -1,6 +1,9 @@
 //! `smoke-tester compare`: canary verification. The same requests go to the
 //! canary and the baseline at the same moments; the canary fails when its
-//! error rate or p95 is worse than the baseline's by more than a tolerance.
+//! error rate or p95 is worse than the baseline's by more than a tolerance
+//! and the difference is statistically significant (`stats`); below the
+//! minimum sample size the verdict is inconclusive. With `--prometheus` the
+//! two are compared from their metrics instead (`analysis`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,9 +13,12 @@ use shipgate_core::actions::Runtime;
 use shipgate_core::cli::{GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
+use crate::analysis::{self, Analysis, Baseline, Trigger, Unit, Verdict};
 use crate::checks::{CheckOutcome, Variables};
 use crate::probe::Prober;
+use crate::prometheus::{AnalysisArgs, Prometheus};
 use crate::report::{Decision, Report, ReportArgs, Series};
+use crate::stats::Comparison;
 use crate::watch::{parse_rate, sample};
 use crate::window::{Sample, Stats};
 use crate::{AdhocArgs, HttpArgs, parse_duration, parse_percent};
@@ -20,11 +26,27 @@ use crate::{AdhocArgs, HttpArgs, parse_duration, parse_percent};
 #[derive(Args, Debug, Clone)]
 pub struct CompareArgs {
     /// The new version's URL
-    #[arg(long, value_name = "URL")]
-    pub canary: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "prometheus",
+        conflicts_with = "prometheus"
+    )]
+    pub canary: Option<String>,
     /// The current version's URL
-    #[arg(long, value_name = "URL")]
-    pub baseline: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "prometheus",
+        conflicts_with = "prometheus"
+    )]
+    pub baseline: Option<String>,
+    /// With --prometheus: series selector of the canary's metrics, e.g. '{job="api-canary"}'
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub canary_selector: Option<String>,
+    /// With --prometheus: series selector of the baseline's metrics, e.g. '{job="api"}'
+    #[arg(long, value_name = "SELECTOR", requires = "prometheus")]
+    pub baseline_selector: Option<String>,
     /// How long to sample both
     #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub duration: String,
@@ -40,6 +62,14 @@ pub struct CompareArgs {
     /// A p95 difference below this never fails (noise on fast endpoints)
     #[arg(long, value_name = "DURATION", default_value = "10ms")]
     pub p95_slack: String,
+    /// Fewer requests to either target make the verdict inconclusive
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_samples: usize,
+    /// Significance level: a worse canary fails only when the test's p-value is below it
+    #[arg(long, value_name = "P", default_value_t = 0.05)]
+    pub alpha: f64,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub adhoc: AdhocArgs,
     #[command(flatten)]
@@ -56,14 +86,16 @@ pub struct Tolerance {
     pub p95_slack: Duration,
 }
 
+/// The significance settings of the synthetic comparison.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Significance {
+    pub min_samples: usize,
+    pub alpha: f64,
+}
+
 pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
-    let mut canary = args.adhoc.to_check(&args.canary)?;
-    canary.name = "canary".into();
-    let mut baseline = args.adhoc.to_check(&args.baseline)?;
-    baseline.name = "baseline".into();
     let duration = parse_duration("duration", &args.duration)?;
-    let rate = parse_rate(&args.rate)?;
     let tolerance = Tolerance {
         error_rate_points: parse_percent("error-rate-tolerance", &args.error_rate_tolerance)?,
         p95_percent: parse_percent("p95-tolerance", &args.p95_tolerance).or_else(|_| {
@@ -77,6 +109,26 @@ pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
         })?,
         p95_slack: parse_duration("p95-slack", &args.p95_slack)?,
     };
+    if let Some(url) = &args.analysis.prometheus {
+        return compare_metrics(globals, args, url, duration, tolerance, &ui);
+    }
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(Error::usage(format!("--alpha: {} is not between 0 and 1", args.alpha)));
+    }
+    let significance = Significance {
+        min_samples: args.min_samples.max(1),
+        alpha: args.alpha,
+    };
+    let (Some(canary_url), Some(baseline_url)) = (&args.canary, &args.baseline) else {
+        return Err(Error::usage(
+            "give --canary and --baseline URLs, or --prometheus with selectors",
+        ));
+    };
+    let mut canary = args.adhoc.to_check(canary_url)?;
+    canary.name = "canary".into();
+    let mut baseline = args.adhoc.to_check(baseline_url)?;
+    baseline.name = "baseline".into();
+    let rate = parse_rate(&args.rate)?;
     let prober = Prober::new(&args.http.client_options())?;
     let report = crate::runtime()?.block_on(compare(
         &prober,
@@ -86,8 +138,93 @@ pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
         rate,
         duration,
         tolerance,
+        significance,
     ));
     report.emit(&ui, &Runtime::detect(), &args.reports)
+}
+
+/// `compare --prometheus`: each interval, the canary's error rate and p95
+/// against thresholds that follow the baseline's, with the same tolerances.
+fn compare_metrics(
+    globals: &GlobalArgs,
+    args: &CompareArgs,
+    url: &str,
+    duration: Duration,
+    tolerance: Tolerance,
+    ui: &Ui,
+) -> Result<ExitCode> {
+    let runtime = Runtime::detect();
+    let config = crate::smoke_config(globals, &args.http)?;
+    let selector = |flag: &str, value: &Option<String>| -> Result<String> {
+        let text = value
+            .as_deref()
+            .ok_or_else(|| Error::usage(format!("--prometheus needs --{flag} '{{job=\"...\"}}'")))?;
+        crate::prometheus::matchers(flag, text)
+    };
+    let canary = selector("canary-selector", &args.canary_selector)?;
+    let baseline = selector("baseline-selector", &args.baseline_selector)?;
+    let window = args.analysis.window(&config)?;
+    let names = &config.prometheus;
+    let triggers = vec![
+        Trigger {
+            name: "error rate".into(),
+            query: crate::prometheus::error_ratio_query(names, &canary, window),
+            unit: Unit::Ratio,
+            threshold: 0.0,
+            baseline: Some(Baseline {
+                query: crate::prometheus::error_ratio_query(names, &baseline, window),
+                relative: 0.0,
+                slack: tolerance.error_rate_points / 100.0,
+            }),
+        },
+        Trigger {
+            name: "p95".into(),
+            query: crate::prometheus::p95_query(names, &canary, window),
+            unit: Unit::Seconds,
+            threshold: 0.0,
+            baseline: Some(Baseline {
+                query: crate::prometheus::p95_query(names, &baseline, window),
+                relative: tolerance.p95_percent / 100.0,
+                slack: tolerance.p95_slack.as_secs_f64(),
+            }),
+        },
+    ];
+    let interval = parse_duration("interval", args.adhoc.interval.as_deref().unwrap_or("30s"))?;
+    let prometheus = Prometheus::new(url, &args.http.ca_certs, &runtime)?;
+    let mut analysis = Analysis::new(
+        prometheus.shown_url(),
+        triggers,
+        interval,
+        args.analysis.failure_limit(&config)?,
+        args.analysis.inconclusive_limit()?,
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    crate::single_thread_runtime()?.block_on(analysis::run(&prometheus, &mut analysis, interval, duration, &stop))?;
+    let verdict = analysis.finish();
+    let decision = Decision {
+        rollback: verdict == Verdict::Rollback,
+        verdict,
+        reason: analysis.reason.clone(),
+        breach: None,
+        error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
+        p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
+        stats: BTreeMap::new(),
+        statistics: None,
+        duration_ms: analysis
+            .triggers
+            .first()
+            .and_then(|run| run.measurements.last())
+            .map_or(0, |m| m.at_ms),
+    };
+    let report = Report {
+        command: "compare".into(),
+        passed: verdict == Verdict::Pass,
+        checks: Vec::new(),
+        decision: Some(decision),
+        prometheus: Some(analysis),
+        series: Vec::new(),
+    };
+    report.emit(ui, &runtime, &args.reports)
 }
 
 pub async fn compare(
@@ -98,6 +235,7 @@ pub async fn compare(
     rate: f64,
     duration: Duration,
     tolerance: Tolerance,
+    significance: Significance,
 ) -> Report {
     let mut samples: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
     let mut failures: BTreeMap<String, CheckOutcome> = BTreeMap::new();
@@ -121,21 +259,20 @@ pub async fn compare(
     }
     let canary_stats = Stats::of(&samples[0]);
     let baseline_stats = Stats::of(&samples[1]);
-    let reasons = judge(&canary_stats, &baseline_stats, tolerance);
-    let rollback = !reasons.is_empty();
-    let reason = if rollback {
-        reasons.join("; ")
-    } else {
-        format!(
-            "canary within tolerance: error rate {:.1}% vs {:.1}%, p95 {:.0} ms vs {:.0} ms",
-            canary_stats.error_rate_percent,
-            baseline_stats.error_rate_percent,
-            canary_stats.p95_ms,
-            baseline_stats.p95_ms
-        )
-    };
+    let latencies = |series: &[Sample]| -> Vec<f64> { series.iter().map(|s| s.latency.as_secs_f64()).collect() };
+    let comparison = Comparison::of(
+        &latencies(&samples[0]),
+        canary_stats.errors,
+        &latencies(&samples[1]),
+        baseline_stats.errors,
+        significance.min_samples,
+        significance.alpha,
+    );
+    let (verdict, reason) = verdict(&canary_stats, &baseline_stats, tolerance, &comparison);
+    let rollback = verdict == Verdict::Rollback;
     let decision = Decision {
         rollback,
+        verdict,
         reason,
         breach: None,
         error_rate_percent: canary_stats.error_rate_percent,
@@ -144,14 +281,16 @@ pub async fn compare(
             ("baseline".to_owned(), baseline_stats),
             ("canary".to_owned(), canary_stats),
         ]),
+        statistics: Some(comparison),
         duration_ms: elapsed.as_millis() as u64,
     };
     let [canary_samples, baseline_samples] = samples;
     Report {
         command: "compare".into(),
-        passed: !rollback,
+        passed: verdict == Verdict::Pass,
         checks: failures.into_values().collect(),
         decision: Some(decision),
+        prometheus: None,
         series: vec![
             Series {
                 name: "canary".into(),
@@ -165,29 +304,92 @@ pub async fn compare(
     }
 }
 
-/// Why the canary is worse than allowed (empty when it is not).
-pub fn judge(canary: &Stats, baseline: &Stats, tolerance: Tolerance) -> Vec<String> {
-    let mut reasons = Vec::new();
+/// The verdict and its reason: a canary worse than the tolerance allows
+/// fails only when the test says the difference is significant; too few
+/// samples on either side are inconclusive.
+pub fn verdict(canary: &Stats, baseline: &Stats, tolerance: Tolerance, comparison: &Comparison) -> (Verdict, String) {
     if canary.requests == 0 {
-        reasons.push("the canary answered no request".to_owned());
-        return reasons;
+        return (Verdict::Rollback, "the canary answered no request".to_owned());
     }
+    if comparison.too_few_samples() {
+        return (
+            Verdict::Inconclusive,
+            format!(
+                "too few samples to judge: canary {}, baseline {} (at least {} each)",
+                comparison.canary_samples, comparison.baseline_samples, comparison.min_samples
+            ),
+        );
+    }
+    let p = |test: Option<crate::stats::TestResult>| test.map_or(1.0, |t| t.p_value);
+    let mut reasons = Vec::new();
+    let mut noise = Vec::new();
+    if let Some(reason) = error_rate_exceeds(canary, baseline, tolerance) {
+        let with_p = format!("{reason} (two-proportion z-test p = {:.4})", p(comparison.errors));
+        if comparison.errors_significant() {
+            reasons.push(with_p);
+        } else {
+            noise.push(with_p);
+        }
+    }
+    if let Some(reason) = p95_exceeds(canary, baseline, tolerance) {
+        let with_p = format!("{reason} (Mann-Whitney U p = {:.4})", p(comparison.latency));
+        if comparison.latency_significant() {
+            reasons.push(with_p);
+        } else {
+            noise.push(with_p);
+        }
+    }
+    if !reasons.is_empty() {
+        return (Verdict::Rollback, reasons.join("; "));
+    }
+    let mut reason = format!(
+        "canary within tolerance: error rate {:.1}% vs {:.1}%, p95 {:.0} ms vs {:.0} ms",
+        canary.error_rate_percent, baseline.error_rate_percent, canary.p95_ms, baseline.p95_ms
+    );
+    if !noise.is_empty() {
+        reason.push_str(&format!(
+            "; not significant at alpha {}: {}",
+            comparison.alpha,
+            noise.join("; ")
+        ));
+    }
+    (Verdict::Pass, reason)
+}
+
+/// Why the canary is worse than allowed (empty when it is not), before
+/// any significance test.
+pub fn judge(canary: &Stats, baseline: &Stats, tolerance: Tolerance) -> Vec<String> {
+    if canary.requests == 0 {
+        return vec!["the canary answered no request".to_owned()];
+    }
+    [
+        error_rate_exceeds(canary, baseline, tolerance),
+        p95_exceeds(canary, baseline, tolerance),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn error_rate_exceeds(canary: &Stats, baseline: &Stats, tolerance: Tolerance) -> Option<String> {
     let allowed_error_rate = baseline.error_rate_percent + tolerance.error_rate_points;
-    if canary.error_rate_percent > allowed_error_rate {
-        reasons.push(format!(
+    (canary.error_rate_percent > allowed_error_rate).then(|| {
+        format!(
             "canary error rate {:.1}% exceeds the baseline's {:.1}% by more than {} points",
             canary.error_rate_percent, baseline.error_rate_percent, tolerance.error_rate_points
-        ));
-    }
+        )
+    })
+}
+
+fn p95_exceeds(canary: &Stats, baseline: &Stats, tolerance: Tolerance) -> Option<String> {
     let allowed_p95 = baseline.p95_ms * (1.0 + tolerance.p95_percent / 100.0);
     let slack_ms = tolerance.p95_slack.as_secs_f64() * 1000.0;
-    if canary.p95_ms > allowed_p95 && canary.p95_ms - baseline.p95_ms > slack_ms {
-        reasons.push(format!(
+    (canary.p95_ms > allowed_p95 && canary.p95_ms - baseline.p95_ms > slack_ms).then(|| {
+        format!(
             "canary p95 {:.0} ms exceeds the baseline's {:.0} ms by more than {}%",
             canary.p95_ms, baseline.p95_ms, tolerance.p95_percent
-        ));
-    }
-    reasons
+        )
+    })
 }
 
 #[cfg(test)]
@@ -225,5 +427,77 @@ mod tests {
         );
         // 2 ms vs 1 ms is +100% but within the slack.
         assert!(judge(&stats(0.0, 2.0), &stats(0.0, 1.0), tolerance).is_empty());
+    }
+
+    fn samples(latencies_ms: &[u64], failed: &[usize]) -> Vec<Sample> {
+        latencies_ms
+            .iter()
+            .enumerate()
+            .map(|(index, ms)| Sample {
+                at: Duration::from_millis(index as u64 * 100),
+                latency: Duration::from_millis(*ms),
+                ok: !failed.contains(&index),
+            })
+            .collect()
+    }
+
+    fn judged(canary: &[Sample], baseline: &[Sample]) -> (Verdict, String) {
+        let tolerance = Tolerance {
+            error_rate_points: 1.0,
+            p95_percent: 20.0,
+            p95_slack: Duration::from_millis(10),
+        };
+        let (canary_stats, baseline_stats) = (Stats::of(canary), Stats::of(baseline));
+        let seconds = |series: &[Sample]| -> Vec<f64> { series.iter().map(|s| s.latency.as_secs_f64()).collect() };
+        let comparison = Comparison::of(
+            &seconds(canary),
+            canary_stats.errors,
+            &seconds(baseline),
+            baseline_stats.errors,
+            10,
+            0.05,
+        );
+        verdict(&canary_stats, &baseline_stats, tolerance, &comparison)
+    }
+
+    #[test]
+    fn a_few_slow_requests_at_low_volume_are_not_a_rollback() {
+        // Two slow outliers in 12 push the canary's p95 far up, but the bulk
+        // of its latencies is the baseline's: not significant.
+        let baseline = samples(&[20, 21, 22, 23, 24, 25, 20, 21, 22, 23, 24, 25], &[]);
+        let canary = samples(&[20, 21, 22, 23, 24, 25, 20, 21, 22, 23, 400, 450], &[]);
+        let (verdict, reason) = judged(&canary, &baseline);
+        assert_eq!(verdict, Verdict::Pass, "{reason}");
+        assert!(reason.contains("not significant at alpha 0.05"), "{reason}");
+
+        // Every request slower: significant.
+        let slow = samples(&[60, 61, 62, 63, 64, 65, 60, 61, 62, 63, 64, 65], &[]);
+        let (verdict, reason) = judged(&slow, &baseline);
+        assert_eq!(verdict, Verdict::Rollback, "{reason}");
+        assert!(
+            reason.starts_with(
+                "canary p95 65 ms exceeds the baseline's 25 ms by more than 20% (Mann-Whitney U p = 0.0000"
+            ),
+            "{reason}"
+        );
+
+        // One error in 12 against none is noise; 6 in 12 is not.
+        let one_error = samples(&[20, 21, 22, 23, 24, 25, 20, 21, 22, 23, 24, 25], &[3]);
+        assert_eq!(judged(&one_error, &baseline).0, Verdict::Pass);
+        let half_errors = samples(&[20, 21, 22, 23, 24, 25, 20, 21, 22, 23, 24, 25], &[0, 2, 4, 6, 8, 10]);
+        assert_eq!(judged(&half_errors, &baseline).0, Verdict::Rollback);
+    }
+
+    #[test]
+    fn below_the_minimum_sample_size_the_verdict_is_inconclusive() {
+        let baseline = samples(&[20, 21, 22, 23, 24, 25, 20, 21, 22, 23, 24, 25], &[]);
+        let canary = samples(&[500, 500, 500], &[0, 1, 2]);
+        assert_eq!(
+            judged(&canary, &baseline),
+            (
+                Verdict::Inconclusive,
+                "too few samples to judge: canary 3, baseline 12 (at least 10 each)".to_owned()
+            )
+        );
     }
 }

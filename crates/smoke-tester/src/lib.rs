@@ -4,7 +4,9 @@
 //! One module per subcommand (`run`, `check`, `wait`, `watch`, `compare`);
 //! `checks` is the checks file and its variables, `assertions` what a
 //! response must satisfy, `probe` the HTTP side, `window` the sliding-window
-//! statistics and `report` every output format.
+//! statistics, `stats` the significance tests behind `compare`,
+//! `prometheus` the PromQL triggers and their client, `analysis` the
+//! Argo-style judgement of metrics over time, and `report` every output format.
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -15,13 +17,16 @@ use shipgate_core::config::{ConfigDuration, SmokeConfig};
 use shipgate_core::exit::{Error, Result};
 use shipgate_core::url_redaction::{redact_in_text, redact_str};
 
+pub mod analysis;
 pub mod assertions;
 pub mod check;
 pub mod checks;
 pub mod compare;
 pub mod probe;
+pub mod prometheus;
 pub mod report;
 pub mod run;
+pub mod stats;
 pub mod wait;
 pub mod watch;
 pub mod window;
@@ -115,9 +120,9 @@ pub struct AdhocArgs {
     /// Extra attempts after a failure [default: failure threshold - 1]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
-    /// Pause between attempts
-    #[arg(long, value_name = "DURATION", default_value = "1s")]
-    pub interval: String,
+    /// Pause between attempts [default: 1s]; with --prometheus, between measurements [default: 30s]
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
 }
 
 /// Parses a duration flag (`500ms`, `5s`, `5m`, `1h`) as a usage error when wrong.
@@ -166,7 +171,7 @@ impl AdhocArgs {
         }
         check.body = self.body.clone();
         check.timeout = parse_duration("request-timeout", &self.request_timeout)?;
-        check.interval = parse_duration("interval", &self.interval)?;
+        check.interval = parse_duration("interval", self.interval.as_deref().unwrap_or("1s"))?;
         check.follow_redirects = !self.no_follow_redirects;
         check.retries = self.retries;
         if let Some(status) = &self.status {
@@ -294,7 +299,7 @@ mod tests {
             css: vec!["h1=VibeLog".into()],
             method: "get".into(),
             request_timeout: "2s".into(),
-            interval: "100ms".into(),
+            interval: Some("100ms".into()),
             headers: vec!["Authorization: Bearer abc".into()],
             ..AdhocArgs::default()
         };

@@ -11,6 +11,7 @@ use shipgate_core::actions::{Annotation, Runtime, Summary, redact};
 use shipgate_core::cli::Ui;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
+use crate::analysis::{Analysis, Verdict};
 use crate::checks::CheckOutcome;
 use crate::window::{Breach, Sample, Stats};
 
@@ -32,6 +33,8 @@ pub struct ReportArgs {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Decision {
     pub rollback: bool,
+    /// `pass`, `rollback`, or `inconclusive` (too little data to judge).
+    pub verdict: Verdict,
     /// Why (or "all thresholds held").
     pub reason: String,
     /// The trigger that fired, with threshold, observed value and when.
@@ -40,6 +43,9 @@ pub struct Decision {
     pub p95_ms: f64,
     /// Named statistics: `overall` and `window` for watch, `canary` and `baseline` for compare.
     pub stats: BTreeMap<String, Stats>,
+    /// `compare`'s significance tests: p-values and effect sizes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<crate::stats::Comparison>,
     pub duration_ms: u64,
 }
 
@@ -58,6 +64,9 @@ pub struct Report {
     pub checks: Vec<CheckOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// The judgement from Prometheus' metrics (`--prometheus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prometheus: Option<Analysis>,
     #[serde(skip)]
     pub series: Vec<Series>,
 }
@@ -136,7 +145,22 @@ impl Report {
                     stats.requests, stats.errors, stats.error_rate_percent, stats.p50_ms, stats.p95_ms, stats.p99_ms
                 ));
             }
-            let verdict = if decision.rollback { "ROLLBACK" } else { "OK" };
+            if let Some(statistics) = &decision.statistics {
+                for row in statistics_rows(statistics) {
+                    text.push_str(&format!(
+                        "{}: {}, p = {}, effect size {}, significant: {}\n",
+                        row[0], row[1], row[2], row[3], row[4]
+                    ));
+                }
+            }
+            if let Some(analysis) = &self.prometheus {
+                text.push_str(&analysis.to_text());
+            }
+            let verdict = match decision.verdict {
+                Verdict::Rollback => "ROLLBACK",
+                Verdict::Inconclusive => "INCONCLUSIVE",
+                Verdict::Pass => "OK",
+            };
             text.push_str(&format!("{verdict}: {}\n", decision.reason));
         }
         let failed = self.checks.iter().filter(|c| !c.passed).count();
@@ -171,7 +195,7 @@ impl Report {
             suite.add_test_case(case);
         }
         if let Some(decision) = &self.decision {
-            let status = if decision.rollback {
+            let status = if decision.verdict != Verdict::Pass {
                 let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                 status.set_message(redact(&decision.reason).into_owned());
                 status
@@ -200,7 +224,7 @@ impl Report {
         if let Some(decision) = &self.decision {
             cases.push((
                 "rollback decision".into(),
-                decision.rollback.then(|| decision.reason.clone()),
+                (decision.verdict != Verdict::Pass).then(|| decision.reason.clone()),
             ));
         }
         let mut text = format!("TAP version 14\n1..{}\n", cases.len());
@@ -222,6 +246,7 @@ impl Report {
         let mut summary = Summary::new();
         let verdict = match (&self.decision, self.passed) {
             (Some(decision), _) if decision.rollback => "rollback",
+            (Some(decision), _) if decision.verdict == Verdict::Inconclusive => "inconclusive",
             (_, true) => "passed",
             (_, false) => "failed",
         };
@@ -248,8 +273,9 @@ impl Report {
         }
         if let Some(decision) = &self.decision {
             summary.paragraph(&format!(
-                "**rollback: {}** — {}",
+                "**rollback: {}** (verdict: {}) — {}",
                 decision.rollback,
+                decision.verdict.as_str(),
                 escape_markdown(&decision.reason)
             ));
             let rows: Vec<Vec<String>> = decision
@@ -266,7 +292,24 @@ impl Report {
                     ]
                 })
                 .collect();
-            summary.table(&["Samples", "Requests", "Error rate", "p50", "p95", "p99"], &rows);
+            if !rows.is_empty() {
+                summary.table(&["Samples", "Requests", "Error rate", "p50", "p95", "p99"], &rows);
+            }
+            if let Some(statistics) = &decision.statistics {
+                summary.table(
+                    &[
+                        "Test (canary worse?)",
+                        "Statistic",
+                        "p-value",
+                        "Effect size",
+                        "Significant",
+                    ],
+                    &statistics_rows(statistics),
+                );
+            }
+        }
+        if let Some(analysis) = &self.prometheus {
+            analysis.add_to_summary(&mut summary);
         }
         if let Some(chart) = latency_chart(&self.series) {
             summary.mermaid(&chart);
@@ -292,6 +335,7 @@ impl Report {
         runtime.set_output("passed", &self.passed.to_string())?;
         if let Some(decision) = &self.decision {
             runtime.set_output("rollback", &decision.rollback.to_string())?;
+            runtime.set_output("verdict", decision.verdict.as_str())?;
             runtime.set_output("reason", &decision.reason)?;
             runtime.set_output("error-rate", &format!("{:.2}", decision.error_rate_percent))?;
             runtime.set_output("p95-ms", &format!("{:.0}", decision.p95_ms))?;
@@ -309,6 +353,37 @@ impl Report {
         }
         Ok(self.exit_code())
     }
+}
+
+/// One row per significance test: name, statistic, p-value, effect size, verdict.
+fn statistics_rows(statistics: &crate::stats::Comparison) -> Vec<Vec<String>> {
+    let significant = |test: &crate::stats::TestResult| {
+        if test.p_value < statistics.alpha {
+            format!("yes (p < {})", statistics.alpha)
+        } else {
+            format!("no (p ≥ {})", statistics.alpha)
+        }
+    };
+    let mut rows = Vec::new();
+    if let Some(test) = &statistics.latency {
+        rows.push(vec![
+            "latency, Mann-Whitney U".to_owned(),
+            format!("U = {:.1}", test.statistic),
+            format!("{:.4}", test.p_value),
+            format!("P(canary slower) = {:.2}", test.effect_size),
+            significant(test),
+        ]);
+    }
+    if let Some(test) = &statistics.errors {
+        rows.push(vec![
+            "errors, two-proportion z".to_owned(),
+            format!("z = {:.2}", test.statistic),
+            format!("{:.4}", test.p_value),
+            format!("{:+.1} points", test.effect_size * 100.0),
+            significant(test),
+        ]);
+    }
+    rows
 }
 
 fn failure_details(check: &CheckOutcome) -> String {
@@ -421,6 +496,7 @@ mod tests {
             passed: false,
             checks: vec![outcome("home", true), outcome("api # v1", false)],
             decision: None,
+            prometheus: None,
             series: Vec::new(),
         };
         assert_eq!(
@@ -456,13 +532,16 @@ mod tests {
             checks: vec![outcome("health", false)],
             decision: Some(Decision {
                 rollback: true,
+                verdict: crate::analysis::Verdict::Rollback,
                 reason: "error rate 10.0% (1 of 10 requests) exceeded the 5% over 5m threshold at 0.9s".into(),
                 breach: None,
                 error_rate_percent: stats.error_rate_percent,
                 p95_ms: stats.p95_ms,
                 stats: BTreeMap::from([("window".to_owned(), stats)]),
+                statistics: None,
                 duration_ms: 1000,
             }),
+            prometheus: None,
             series: vec![Series {
                 name: "target".into(),
                 samples,
@@ -487,7 +566,14 @@ mod tests {
         );
         assert!(markdown.contains("```mermaid\nxychart-beta\n"), "{markdown}");
         let written = std::fs::read_to_string(&outputs).unwrap();
-        for name in ["passed<<", "rollback<<", "reason<<", "error-rate<<", "p95-ms<<"] {
+        for name in [
+            "passed<<",
+            "rollback<<",
+            "verdict<<",
+            "reason<<",
+            "error-rate<<",
+            "p95-ms<<",
+        ] {
             assert!(written.contains(name), "{name} missing from {written}");
         }
     }

@@ -69,6 +69,7 @@ pub fn execute(globals: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
         passed: outcomes.iter().all(|o| o.passed),
         checks: outcomes,
         decision: None,
+        prometheus: None,
         series: Vec::new(),
     };
     report.emit(&ui, &Runtime::detect(), &args.reports)

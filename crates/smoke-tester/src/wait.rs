@@ -80,6 +80,7 @@ pub fn execute(globals: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode> {
         passed: outcome.ready,
         checks: outcome.last,
         decision: None,
+        prometheus: None,
         series: Vec::new(),
     };
     report.emit(&ui, &Runtime::detect(), &args.reports)

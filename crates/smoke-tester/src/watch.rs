@@ -1,9 +1,12 @@
 //! `smoke-tester watch`: samples the target at a fixed rate, keeps sliding
 //! windows of error rate and latency, and calls for a rollback as soon as a
-//! threshold is certainly breached.
+//! threshold is certainly breached. With `--prometheus` it also (or only)
+//! judges the same triggers from the service's real traffic, and both
+//! signals end in one verdict.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -11,8 +14,10 @@ use shipgate_core::actions::Runtime;
 use shipgate_core::cli::{GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
+use crate::analysis::{self, Analysis, Verdict};
 use crate::checks::{Check, CheckOutcome, Variables, attempt};
 use crate::probe::Prober;
+use crate::prometheus::{AnalysisArgs, Prometheus, WatchQueryArgs};
 use crate::report::{Decision, Report, ReportArgs, Series};
 use crate::window::{Monitor, Sample, Thresholds};
 use crate::{HttpArgs, TargetArgs, parse_duration, parse_percent};
@@ -39,6 +44,10 @@ pub struct WatchArgs {
     /// Window of the p95 [default: [smoke] p95_window, 10m]
     #[arg(long, value_name = "DURATION")]
     pub p95_window: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub queries: WatchQueryArgs,
     #[command(flatten)]
     pub http: HttpArgs,
     #[command(flatten)]
@@ -68,7 +77,10 @@ pub fn parse_rate(text: &str) -> Result<f64> {
 
 pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
-    let set = args.target.load()?;
+    let runtime = Runtime::detect();
+    // With --prometheus and no URL or checks file, the metrics alone decide.
+    let probing = args.analysis.prometheus.is_none() || args.target.url.is_some() || args.target.checks.is_some();
+    let set = if probing { Some(args.target.load()?) } else { None };
     let config = crate::smoke_config(globals, &args.http)?;
     let duration = parse_duration("duration", &args.duration)?;
     let rate = parse_rate(&args.rate)?;
@@ -91,6 +103,28 @@ pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
         failure_threshold: config.failure_threshold.get(),
         rate_per_second: rate,
     };
+    let metrics = match &args.analysis.prometheus {
+        Some(url) => {
+            let triggers = crate::prometheus::watch_triggers(
+                &args.queries,
+                &config,
+                args.analysis.window(&config)?,
+                thresholds.max_error_rate_percent,
+                thresholds.max_p95,
+            )?;
+            let interval = parse_duration("interval", args.target.adhoc.interval.as_deref().unwrap_or("30s"))?;
+            let prometheus = Prometheus::new(url, &args.http.ca_certs, &runtime)?;
+            let analysis = Analysis::new(
+                prometheus.shown_url(),
+                triggers,
+                interval,
+                args.analysis.failure_limit(&config)?,
+                args.analysis.inconclusive_limit()?,
+            );
+            Some((prometheus, analysis, interval))
+        }
+        None => None,
+    };
     let prober = Prober::new(&args.http.client_options())?;
     // Hidden unless a person watches a terminal (never in Actions or with --json).
     let progress = ui.progress(duration.as_secs().max(1));
@@ -99,16 +133,106 @@ pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
     }
     // Even 200 requests a second keep one thread mostly idle; worker
     // threads would only add a cross-thread wake-up to every response.
-    let report = crate::single_thread_runtime()?.block_on(watch(
-        &prober,
-        &set.checks,
-        crate::process_variables(),
-        thresholds,
-        duration,
-        &progress,
-    ));
+    let stop = AtomicBool::new(false);
+    let (probes, metrics) = crate::single_thread_runtime()?.block_on(async {
+        let probes = async {
+            match &set {
+                Some(set) => Some(
+                    watch(
+                        &prober,
+                        &set.checks,
+                        crate::process_variables(),
+                        thresholds,
+                        duration,
+                        &progress,
+                        &stop,
+                    )
+                    .await,
+                ),
+                None => None,
+            }
+        };
+        let metrics = async {
+            let (prometheus, mut analysis, interval) = metrics?;
+            let result = analysis::run(&prometheus, &mut analysis, interval, duration, &stop).await;
+            // A failed Prometheus ends the probes too: the verdict cannot be complete.
+            stop.store(true, Ordering::SeqCst);
+            Some((analysis, result))
+        };
+        tokio::join!(probes, metrics)
+    });
     progress.finish_and_clear();
-    report.emit(&ui, &Runtime::detect(), &args.reports)
+    let report = match metrics {
+        Some((analysis, result)) => with_metrics(probes, analysis, result)?,
+        None => probes.ok_or_else(|| Error::usage("give a URL, --checks FILE or --prometheus URL"))?,
+    };
+    report.emit(&ui, &runtime, &args.reports)
+}
+
+/// One verdict from both signals: a rollback from either is a rollback;
+/// otherwise inconclusive metrics make the whole verdict inconclusive. A
+/// Prometheus that failed after retries is that error (exit 3), unless the
+/// probes already called a rollback.
+fn with_metrics(probes: Option<Report>, mut analysis: Analysis, result: Result<()>) -> Result<Report> {
+    if let Err(error) = result {
+        let probes_rolled_back = probes
+            .as_ref()
+            .and_then(|report| report.decision.as_ref())
+            .is_some_and(|decision| decision.rollback);
+        if !probes_rolled_back || error.exit_code() != ExitCode::External {
+            return Err(error);
+        }
+        analysis.error = Some(error.to_string());
+        analysis.reason = format!("Prometheus: {error}");
+    } else {
+        analysis.finish();
+    }
+    let verdict_of_metrics = if analysis.error.is_some() {
+        Verdict::Inconclusive
+    } else {
+        analysis.verdict
+    };
+    let mut report = probes.unwrap_or_else(|| Report {
+        command: "watch".into(),
+        passed: true,
+        checks: Vec::new(),
+        decision: None,
+        prometheus: None,
+        series: Vec::new(),
+    });
+    let decision = match report.decision.take() {
+        Some(mut decision) => {
+            decision.rollback |= verdict_of_metrics == Verdict::Rollback;
+            if verdict_of_metrics != Verdict::Pass || decision.verdict == Verdict::Pass {
+                decision.reason = format!("{}; {}", decision.reason, analysis.reason);
+            }
+            decision
+        }
+        None => Decision {
+            rollback: verdict_of_metrics == Verdict::Rollback,
+            verdict: verdict_of_metrics,
+            reason: analysis.reason.clone(),
+            breach: None,
+            error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
+            p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
+            stats: BTreeMap::new(),
+            statistics: None,
+            duration_ms: analysis
+                .triggers
+                .first()
+                .and_then(|run| run.measurements.last())
+                .map_or(0, |m| m.at_ms),
+        },
+    };
+    let verdict = if decision.rollback {
+        Verdict::Rollback
+    } else {
+        verdict_of_metrics
+    };
+    report.passed = verdict == Verdict::Pass;
+    report.decision = Some(Decision { verdict, ..decision });
+    report.prometheus = Some(analysis);
+    Ok(report)
 }
 
 /// Samples `checks` (round robin) for `duration` and decides on a rollback.
@@ -119,6 +243,7 @@ pub async fn watch(
     thresholds: Thresholds,
     duration: Duration,
     progress: &indicatif::ProgressBar,
+    stop: &AtomicBool,
 ) -> Report {
     let mut monitor = Monitor::new(thresholds.clone());
     let mut breach = None;
@@ -142,7 +267,10 @@ pub async fn watch(
                     window.error_rate_percent, window.p95_ms
                 ));
             }
-            breach.is_some()
+            if breach.is_some() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            breach.is_some() || stop.load(Ordering::SeqCst)
         },
     )
     .await;
@@ -163,11 +291,17 @@ pub async fn watch(
     };
     let decision = Decision {
         rollback: breach.is_some(),
+        verdict: if breach.is_some() {
+            Verdict::Rollback
+        } else {
+            Verdict::Pass
+        },
         reason,
         breach,
         error_rate_percent: window.error_rate_percent,
         p95_ms: window.p95_ms,
         stats: BTreeMap::from([("overall".to_owned(), overall), ("window".to_owned(), window)]),
+        statistics: None,
         duration_ms: elapsed.as_millis() as u64,
     };
     Report {
@@ -175,6 +309,7 @@ pub async fn watch(
         passed: !decision.rollback,
         checks: failures.into_values().collect(),
         decision: Some(decision),
+        prometheus: None,
         series: vec![Series {
             name: "target".into(),
             samples: monitor.history.clone(),

@@ -577,6 +577,9 @@ pub struct SmokeConfig {
     /// None by default: seed 003 checks `https://vibelog.io`, which is no default for anyone else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+    /// `[smoke.prometheus]`: the metric and label names behind
+    /// `smoke-tester watch --prometheus`'s default queries.
+    pub prometheus: SmokePrometheus,
     /// `[[smoke.check]]`: the checks `smoke-tester run` runs when no
     /// `--checks` file is given. smoke-tester validates them (with file and
     /// line); their format is in docs/smoke-tester.md. None by default.
@@ -594,7 +597,35 @@ impl Default for SmokeConfig {
             max_p95: duration("5s"),
             p95_window: duration("10m"),
             base_url: None,
+            prometheus: SmokePrometheus::default(),
             check: Vec::new(),
+        }
+    }
+}
+
+/// `[smoke.prometheus]`: what the application's metrics are called. The
+/// defaults are the Prometheus client libraries' HTTP conventions, which the
+/// seeds' Prometheus + Grafana monitoring scrapes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmokePrometheus {
+    /// Counter of HTTP requests, labelled with the status code.
+    pub requests_metric: String,
+    /// Histogram of request durations in seconds (the `_bucket` series is queried).
+    pub duration_metric: String,
+    /// The label of `requests_metric` holding the HTTP status code.
+    pub status_label: String,
+    /// Regular expression of the status codes that count as errors.
+    pub error_status: String,
+}
+
+impl Default for SmokePrometheus {
+    fn default() -> Self {
+        SmokePrometheus {
+            requests_metric: "http_requests_total".to_owned(),
+            duration_metric: "http_request_duration_seconds".to_owned(),
+            status_label: "code".to_owned(),
+            error_status: "5..".to_owned(),
         }
     }
 }

@@ -189,7 +189,10 @@ fn compare_metrics(
             }),
         },
     ];
-    let interval = parse_duration("interval", args.adhoc.interval.as_deref().unwrap_or("30s"))?;
+    let interval = match args.adhoc.interval.as_deref() {
+        Some(text) => parse_duration("interval", text)?,
+        None => config.prometheus.interval.as_duration(),
+    };
     let prometheus = Prometheus::new(url, &args.http.ca_certs, &runtime)?;
     let mut analysis = Analysis::new(
         prometheus.shown_url(),

@@ -120,7 +120,7 @@ pub struct AdhocArgs {
     /// Extra attempts after a failure [default: failure threshold - 1]
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
-    /// Pause between attempts [default: 1s]; with --prometheus, between measurements [default: 30s]
+    /// Pause between attempts [default: 1s]; with --prometheus, between measurements [default: [smoke.prometheus] interval, 30s]
     #[arg(long, value_name = "DURATION")]
     pub interval: Option<String>,
 }

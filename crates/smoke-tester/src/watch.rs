@@ -112,7 +112,10 @@ pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
                 thresholds.max_error_rate_percent,
                 thresholds.max_p95,
             )?;
-            let interval = parse_duration("interval", args.target.adhoc.interval.as_deref().unwrap_or("30s"))?;
+            let interval = match args.target.adhoc.interval.as_deref() {
+                Some(text) => parse_duration("interval", text)?,
+                None => config.prometheus.interval.as_duration(),
+            };
             let prometheus = Prometheus::new(url, &args.http.ca_certs, &runtime)?;
             let analysis = Analysis::new(
                 prometheus.shown_url(),

@@ -606,7 +606,7 @@ impl Default for SmokeConfig {
 /// `[smoke.prometheus]`: what the application's metrics are called. The
 /// defaults are the Prometheus client libraries' HTTP conventions, which the
 /// seeds' Prometheus + Grafana monitoring scrapes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmokePrometheus {
     /// Counter of HTTP requests, labelled with the status code.
@@ -617,6 +617,8 @@ pub struct SmokePrometheus {
     pub status_label: String,
     /// Regular expression of the status codes that count as errors.
     pub error_status: String,
+    /// Time between two measurements of the queries (Argo's `interval`).
+    pub interval: ConfigDuration,
 }
 
 impl Default for SmokePrometheus {
@@ -626,6 +628,7 @@ impl Default for SmokePrometheus {
             duration_metric: "http_request_duration_seconds".to_owned(),
             status_label: "code".to_owned(),
             error_status: "5..".to_owned(),
+            interval: ConfigDuration::parse("30s").expect("a valid duration"),
         }
     }
 }

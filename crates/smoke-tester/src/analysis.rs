@@ -284,7 +284,7 @@ impl Analysis {
             .collect();
         let measurements = self.triggers.first().map_or(0, |run| run.measurements.len());
         self.reason = format!(
-            "Prometheus: no trigger held for {} consecutive measurements in {measurements}: {}",
+            "Prometheus: no trigger breached {} times in a row in {measurements} measurements: {}",
             self.failure_limit,
             parts.join(", ")
         );
@@ -558,7 +558,7 @@ mod tests {
         assert_eq!(analysis.finish(), Verdict::Pass);
         assert_eq!(
             analysis.reason,
-            "Prometheus: no trigger held for 2 consecutive measurements in 4: error rate 1.0% (max 5.0%), p95 250 ms (max 5000 ms)"
+            "Prometheus: no trigger breached 2 times in a row in 4 measurements: error rate 1.0% (max 5.0%), p95 250 ms (max 5000 ms)"
         );
         assert_eq!(analysis.last_value("p95"), Some(0.25));
     }

@@ -62,9 +62,9 @@ pub struct CompareArgs {
     /// A p95 difference below this never fails (noise on fast endpoints)
     #[arg(long, value_name = "DURATION", default_value = "10ms")]
     pub p95_slack: String,
-    /// Fewer requests to either target make the verdict inconclusive
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub min_samples: usize,
+    /// Fewer requests to either target make the verdict inconclusive [default: [smoke] min_samples, 10]
+    #[arg(long, value_name = "N")]
+    pub min_samples: Option<usize>,
     /// Significance level: a worse canary fails only when the test's p-value is below it
     #[arg(long, value_name = "P", default_value_t = 0.05)]
     pub alpha: f64,
@@ -115,8 +115,9 @@ pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
         return Err(Error::usage(format!("--alpha: {} is not between 0 and 1", args.alpha)));
     }
+    let config = crate::smoke_config(globals, &args.http)?;
     let significance = Significance {
-        min_samples: args.min_samples.max(1),
+        min_samples: args.min_samples.unwrap_or(config.min_samples as usize).max(1),
         alpha: args.alpha,
     };
     let (Some(canary_url), Some(baseline_url)) = (&args.canary, &args.baseline) else {
@@ -132,8 +133,7 @@ pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
     let prober = Prober::new(&args.http.client_options())?;
     let report = crate::runtime()?.block_on(compare(
         &prober,
-        canary,
-        baseline,
+        [canary, baseline],
         crate::process_variables(),
         rate,
         duration,
@@ -230,10 +230,10 @@ fn compare_metrics(
     report.emit(ui, &runtime, &args.reports)
 }
 
+/// Samples `[canary, baseline]` side by side and judges the canary.
 pub async fn compare(
     prober: &Prober,
-    canary: crate::checks::Check,
-    baseline: crate::checks::Check,
+    [canary, baseline]: [crate::checks::Check; 2],
     variables: Variables,
     rate: f64,
     duration: Duration,

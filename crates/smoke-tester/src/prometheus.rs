@@ -140,9 +140,9 @@ pub fn p95_query(names: &SmokePrometheus, matchers: &str, window: Duration) -> S
 /// A PromQL duration: whole milliseconds, seconds or minutes.
 pub fn promql_duration(duration: Duration) -> String {
     let millis = duration.as_millis().max(1);
-    if millis % 60_000 == 0 {
+    if millis.is_multiple_of(60_000) {
         format!("{}m", millis / 60_000)
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else {
         format!("{millis}ms")

@@ -205,10 +205,13 @@ fn with_metrics(probes: Option<Report>, mut analysis: Analysis, result: Result<(
     });
     let decision = match report.decision.take() {
         Some(mut decision) => {
+            // The signal that decided speaks first.
+            decision.reason = if decision.rollback || verdict_of_metrics == Verdict::Pass {
+                format!("{}; {}", decision.reason, analysis.reason)
+            } else {
+                format!("{}; probes: {}", analysis.reason, decision.reason)
+            };
             decision.rollback |= verdict_of_metrics == Verdict::Rollback;
-            if verdict_of_metrics != Verdict::Pass || decision.verdict == Verdict::Pass {
-                decision.reason = format!("{}; {}", decision.reason, analysis.reason);
-            }
             decision
         }
         None => Decision {

@@ -573,6 +573,8 @@ pub struct SmokeConfig {
     pub max_p95: ConfigDuration,
     /// Window the p95 is measured over. Seed 003 `window: 10 minutes`.
     pub p95_window: ConfigDuration,
+    /// Fewer requests to either side make a canary comparison inconclusive.
+    pub min_samples: u32,
     /// Base URL of relative `[[smoke.check]]` URLs; may use `{{ env.NAME }}`.
     /// None by default: seed 003 checks `https://vibelog.io`, which is no default for anyone else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -596,6 +598,7 @@ impl Default for SmokeConfig {
             error_rate_window: duration("5m"),
             max_p95: duration("5s"),
             p95_window: duration("10m"),
+            min_samples: 10,
             base_url: None,
             prometheus: SmokePrometheus::default(),
             check: Vec::new(),

@@ -3,7 +3,8 @@
 //! service URLs, which point at local demo services. Real parts: an
 //! ephemeral PostgreSQL, the stateful fake GitHub (the run's environment
 //! approvals), three demo services (staging, production, production's
-//! canary) and a Slack-compatible webhook receiver.
+//! canary), a Slack-compatible webhook receiver and, for the watch from
+//! metrics, a Prometheus scraping production.
 //!
 //! The app's own scripts (scripts/*.sh, which deploy with Railway in the
 //! example) are replaced by scripts that deploy to the demo services and
@@ -19,6 +20,7 @@ use shipgate_testkit::demo_service::{Build, DemoService, DeployEvent};
 use shipgate_testkit::fake_github::FakeGitHub;
 use shipgate_testkit::http::{CannedResponse, RecordedRequest, ScriptedServer};
 use shipgate_testkit::pg::PgCluster;
+use shipgate_testkit::prometheus::Prometheus;
 use shipgate_testkit::tools::workspace_root;
 
 const OWNER: &str = "acme";
@@ -143,6 +145,40 @@ impl Pipeline {
 
     /// Runs the caller on a push, the app scripts deploying `build`.
     fn push(&self, build: Build) -> ActRun {
+        self.push_with(build, &[])
+    }
+
+    /// The caller as the app's team would set it up with the production
+    /// Prometheus: `prometheus-url` and `prometheus-selector` in the caller,
+    /// production scraped as `job`. Its smoke checks, though, look at
+    /// `/health/` only, so probes alone would never see a broken API.
+    fn watched_by_prometheus(&self, prometheus: &Prometheus, job: &str) {
+        let path = self.repo.path().join(".github/workflows/e2e.yml");
+        let workflow = fs::read_to_string(&path).unwrap();
+        let anchor = "      smoke-checks: smoke-checks.toml\n";
+        assert!(
+            workflow.contains(anchor),
+            "the example caller lost its smoke-checks input"
+        );
+        let with_prometheus = workflow.replace(
+            anchor,
+            &format!(
+                "{anchor}      prometheus-url: {}\n      prometheus-selector: '{{job=\"{job}\"}}'\n",
+                prometheus.url()
+            ),
+        );
+        self.repo.write_file(".github/workflows/e2e.yml", &with_prometheus);
+        self.repo.write_file(
+            "smoke-checks.toml",
+            "[[check]]\nname = \"health\"\nurl = \"/health/\"\nstatus = 200\n",
+        );
+        prometheus
+            .scrape(job, &self.production.url())
+            .expect("Prometheus scrapes production");
+    }
+
+    /// [`Pipeline::push`] with more environment variables for the run.
+    fn push_with(&self, build: Build, extra_env: &[(&str, &str)]) -> ActRun {
         let database_url = format!(
             "postgres://deployer:{DB_PASSWORD}@127.0.0.1:{}/videoplanet",
             self.cluster.port()
@@ -178,6 +214,8 @@ impl Pipeline {
             // production watched: a few seconds here instead of 5 minutes.
             .env("SHIPGATE_SMOKE_ERROR_RATE_WINDOW", "3s")
             .env("SHIPGATE_SMOKE_P95_WINDOW", "3s")
+            // At 2 requests a second, 3 s gives 6 samples a side.
+            .env("SHIPGATE_SMOKE_MIN_SAMPLES", "5")
             .env("DEMO_BUILD", if build == Build::Good { "good" } else { "bad" })
             .env("DEMO_CANARY_URL", self.canary.url())
             .secret("GITHUB_TOKEN", self.github.token())
@@ -185,6 +223,9 @@ impl Pipeline {
             .secret("STAGING_DATABASE_URL", staging_url)
             .secret("RAILWAY_TOKEN", RAILWAY_TOKEN)
             .secret("SLACK_WEBHOOK_URL", slack_url);
+        let options = extra_env
+            .iter()
+            .fold(options, |options, (name, value)| options.env(name, *value));
         self.repo.run(&options)
     }
 
@@ -454,6 +495,42 @@ fn a_bad_production_build_is_rolled_back_and_reported_while_the_migrations_stay(
     let text = incident["text"].as_str().unwrap();
     assert!(text.contains("[P1] videoplanet"), "{text}");
     assert!(text.contains("the watch called for a rollback"), "{text}");
+    pipeline.assert_no_secret_leaked(&run);
+}
+
+#[test]
+fn a_bad_build_behind_healthy_probes_is_rolled_back_on_prometheus_metrics() {
+    let prometheus = Prometheus::start().unwrap_or_else(|error| panic!("{error:#}"));
+    let pipeline = Pipeline::new("main");
+    pipeline.approve(&["release-manager"]);
+    pipeline.watched_by_prometheus(&prometheus, "videoplanet-api");
+    // Users keep using production while it is deployed and watched.
+    let _users = pipeline.production.traffic(20);
+    let run = pipeline.push_with(Build::Bad, &[("SHIPGATE_SMOKE_PROMETHEUS_INTERVAL", "300ms")]);
+    assert!(!run.success, "the deploy should have failed; act output:\n{}", run.log);
+
+    let stages = pipeline.stages(&run);
+    assert_eq!(stages.len(), 4, "{stages:?}");
+    assert_eq!(stages[3], "rollback production promoted=true", "{stages:?}");
+    // /health/ is fine on the bad build: the verdict is Prometheus'.
+    let reason = pipeline.repo.result("rollback-reason", &run);
+    assert!(
+        reason.starts_with("the watch called for a rollback: Prometheus: error rate ")
+            && reason.contains(" above 5.0% in 3 consecutive measurements"),
+        "{reason}"
+    );
+    assert_eq!(pipeline.production.build(), Build::Good);
+    assert!(matches!(
+        pipeline.production.events()[..],
+        [
+            DeployEvent::Deployed { build: Build::Bad, .. },
+            DeployEvent::RolledBack { build: Build::Good, .. }
+        ]
+    ));
+    assert_eq!(
+        pipeline.notifications()[1],
+        deploy_notification("rolled-back", "production")
+    );
     pipeline.assert_no_secret_leaked(&run);
 }
 

@@ -36,11 +36,19 @@ impl std::fmt::Debug for Prometheus {
 impl Prometheus {
     /// Starts a private instance with no targets yet.
     pub fn start() -> anyhow::Result<Prometheus> {
+        Prometheus::start_with_web_config(None)
+    }
+
+    /// Starts a private instance serving its API as `web_config` (Prometheus'
+    /// `--web.config.file` YAML: TLS, basic auth) says. With TLS, the URL is
+    /// `https://localhost:PORT` and only a client that trusts the
+    /// certificate can query it, so readiness is the port accepting.
+    pub fn start_with_web_config(web_config: Option<&str>) -> anyhow::Result<Prometheus> {
         let binary = tools::find_tool("prometheus")?;
         // The port is probed then released; losing that race is one retry.
         let mut last_error = None;
         for _ in 0..2 {
-            match Self::spawn(&binary) {
+            match Self::spawn(&binary, web_config) {
                 Ok(instance) => return Ok(instance),
                 Err(error) => last_error = Some(error),
             }
@@ -48,7 +56,7 @@ impl Prometheus {
         Err(last_error.expect("at least one attempt ran"))
     }
 
-    fn spawn(binary: &std::path::Path) -> anyhow::Result<Prometheus> {
+    fn spawn(binary: &std::path::Path, web_config: Option<&str>) -> anyhow::Result<Prometheus> {
         let dir = tempfile::Builder::new()
             .prefix("shipgate-prometheus-")
             .tempdir()
@@ -60,6 +68,9 @@ impl Prometheus {
             dir.path().join("targets").display()
         );
         std::fs::write(dir.path().join("prometheus.yml"), config)?;
+        if let Some(web) = web_config {
+            std::fs::write(dir.path().join("web.yml"), web)?;
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let log = std::fs::File::create(dir.path().join("prometheus.log"))?;
         let mut command = Command::new("sh");
@@ -71,6 +82,7 @@ impl Prometheus {
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(["--storage.tsdb.retention.time=1h", "--log.level=warn"])
+            .args(web_config.map(|_| format!("--web.config.file={}", dir.path().join("web.yml").display())))
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -78,12 +90,21 @@ impl Prometheus {
         // Its own process group, so Drop stops the watchdog and Prometheus together.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn().context("spawning prometheus")?;
+        let tls = web_config.is_some_and(|web| web.contains("tls_server_config"));
         let mut instance = Prometheus {
-            url: format!("http://127.0.0.1:{port}"),
+            url: if tls {
+                format!("https://localhost:{port}")
+            } else {
+                format!("http://127.0.0.1:{port}")
+            },
             child,
             dir,
         };
-        instance.wait_ready()?;
+        if tls {
+            instance.wait_listening(port)?;
+        } else {
+            instance.wait_ready()?;
+        }
         Ok(instance)
     }
 
@@ -152,6 +173,24 @@ impl Prometheus {
     /// What the server logged so far, for diagnosing a failing test.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    fn wait_listening(&mut self, port: u16) -> anyhow::Result<()> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("prometheus exited during startup ({status}):\n{}", self.log());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "prometheus did not listen within {}s:\n{}",
+                    STARTUP_TIMEOUT.as_secs(),
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     fn wait_ready(&mut self) -> anyhow::Result<()> {

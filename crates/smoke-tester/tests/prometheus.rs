@@ -412,3 +412,45 @@ fn credentials_go_to_prometheus_and_nowhere_else() {
             .contains("basic-pw-55d1")
     );
 }
+
+#[test]
+fn a_prometheus_behind_tls_with_a_private_ca_is_trusted_with_ca_cert() {
+    let ca = support::TestCa::new();
+    let leaf = ca.issue(-1, 30);
+    let run = Run::new();
+    std::fs::write(run.dir.path().join("tls.crt"), &leaf.certificate_pem).unwrap();
+    std::fs::write(run.dir.path().join("tls.key"), &leaf.key_pem).unwrap();
+    let web = format!(
+        "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+        run.path("tls.crt"),
+        run.path("tls.key")
+    );
+    let tls = Prometheus::start_with_web_config(Some(&web)).unwrap_or_else(|error| panic!("{error:#}"));
+    let ca_file = ca.write(run.dir.path());
+    let args = |ca: Option<&str>| {
+        let mut args = vec![
+            "watch",
+            "--prometheus",
+            tls.url(),
+            "--error-rate-query",
+            "vector(0.01)",
+            "--p95-query",
+            "vector(0.2)",
+            "--duration",
+            "1s",
+        ];
+        if let Some(ca) = ca {
+            args.extend(["--ca-cert", ca]);
+        }
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let trusted = args(Some(ca_file.to_str().unwrap()));
+    let output = run.smoke_tester(&trusted.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert_eq!(code(&output), 0, "{}", all_output(&output));
+    assert_eq!(run.outputs()["verdict"], "pass");
+
+    let untrusted = args(None);
+    let output = run.smoke_tester(&untrusted.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert_eq!(code(&output), 3, "{}", all_output(&output));
+    assert!(all_output(&output).contains("certificate"), "{}", all_output(&output));
+}

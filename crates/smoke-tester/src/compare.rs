@@ -204,21 +204,7 @@ fn compare_metrics(
     let stop = std::sync::atomic::AtomicBool::new(false);
     crate::single_thread_runtime()?.block_on(analysis::run(&prometheus, &mut analysis, interval, duration, &stop))?;
     let verdict = analysis.finish();
-    let decision = Decision {
-        rollback: verdict == Verdict::Rollback,
-        verdict,
-        reason: analysis.reason.clone(),
-        breach: None,
-        error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
-        p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
-        stats: BTreeMap::new(),
-        statistics: None,
-        duration_ms: analysis
-            .triggers
-            .first()
-            .and_then(|run| run.measurements.last())
-            .map_or(0, |m| m.at_ms),
-    };
+    let decision = Decision::from_analysis(&analysis, verdict);
     let report = Report {
         command: "compare".into(),
         passed: verdict == Verdict::Pass,

@@ -49,6 +49,27 @@ pub struct Decision {
     pub duration_ms: u64,
 }
 
+impl Decision {
+    /// The decision of an analysis that judged alone, with `verdict`.
+    pub fn from_analysis(analysis: &Analysis, verdict: Verdict) -> Decision {
+        Decision {
+            rollback: verdict == Verdict::Rollback,
+            verdict,
+            reason: analysis.reason.clone(),
+            breach: None,
+            error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
+            p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
+            stats: BTreeMap::new(),
+            statistics: None,
+            duration_ms: analysis
+                .triggers
+                .first()
+                .and_then(|run| run.measurements.last())
+                .map_or(0, |m| m.at_ms),
+        }
+    }
+}
+
 /// Latency samples of one target, for the chart.
 #[derive(Debug, Clone)]
 pub struct Series {

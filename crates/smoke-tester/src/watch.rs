@@ -214,21 +214,7 @@ fn with_metrics(probes: Option<Report>, mut analysis: Analysis, result: Result<(
             decision.rollback |= verdict_of_metrics == Verdict::Rollback;
             decision
         }
-        None => Decision {
-            rollback: verdict_of_metrics == Verdict::Rollback,
-            verdict: verdict_of_metrics,
-            reason: analysis.reason.clone(),
-            breach: None,
-            error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
-            p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
-            stats: BTreeMap::new(),
-            statistics: None,
-            duration_ms: analysis
-                .triggers
-                .first()
-                .and_then(|run| run.measurements.last())
-                .map_or(0, |m| m.at_ms),
-        },
+        None => Decision::from_analysis(&analysis, verdict_of_metrics),
     };
     let verdict = if decision.rollback {
         Verdict::Rollback

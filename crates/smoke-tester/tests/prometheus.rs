@@ -5,13 +5,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use shipgate_testkit::demo_service::{DemoService, Faults};
 use shipgate_testkit::{CannedResponse, Prometheus, ScriptedServer};
-use support::{all_output, code, smoke_tester};
+use support::{all_output, code, smoke_tester, step_outputs};
 
 fn prometheus() -> &'static Prometheus {
     Prometheus::shared().unwrap_or_else(|error| panic!("{error:#}"))
@@ -25,19 +24,6 @@ fn scraped_service(job: &str) -> (DemoService, shipgate_testkit::demo_service::T
         .scrape(job, &service.url())
         .expect("the demo service is scraped");
     (service, traffic)
-}
-
-/// Reads a `$GITHUB_OUTPUT` file (`name<<DELIMITER` blocks).
-fn step_outputs(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut outputs = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line.split_once("<<").expect("heredoc output");
-        let value: Vec<&str> = lines.by_ref().take_while(|body| *body != delimiter).collect();
-        outputs.insert(name.to_owned(), value.join("\n"));
-    }
-    outputs
 }
 
 /// The report file, outputs and summary of one run in (simulated) Actions.

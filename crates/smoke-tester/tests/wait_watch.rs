@@ -3,33 +3,13 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Servers, all_output, code, smoke_tester, stdout};
+use support::{Servers, all_output, code, smoke_tester, stdout, step_outputs};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
-}
-
-/// Reads a `$GITHUB_OUTPUT` file (`name<<DELIMITER` blocks).
-fn step_outputs(path: &Path) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut outputs = BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line.split_once("<<").expect("heredoc output");
-        let mut value = Vec::new();
-        for body in lines.by_ref() {
-            if body == delimiter {
-                break;
-            }
-            value.push(body);
-        }
-        outputs.insert(name.to_owned(), value.join("\n"));
-    }
-    outputs
 }
 
 fn actions_env<'a>(outputs: &'a Path, summary: &'a Path) -> Vec<(&'static str, &'a str)> {

@@ -389,6 +389,19 @@ pub fn smoke_tester(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run smoke-tester")
 }
 
+/// Reads a `$GITHUB_OUTPUT` file (`name<<DELIMITER` blocks).
+pub fn step_outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut outputs = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delimiter) = line.split_once("<<").expect("heredoc output");
+        let value: Vec<&str> = lines.by_ref().take_while(|body| *body != delimiter).collect();
+        outputs.insert(name.to_owned(), value.join("\n"));
+    }
+    outputs
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

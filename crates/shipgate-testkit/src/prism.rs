@@ -196,12 +196,7 @@ impl Prism {
 
 impl Drop for Prism {
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
+        tools::stop_process_group(&mut self.child);
     }
 }
 

@@ -33,6 +33,17 @@ kill "$child" 2>/dev/null
 wait "$child"
 "#;
 
+/// Stops a server started in its own process group (the watchdog and the
+/// server together) and reaps it.
+pub(crate) fn stop_process_group(child: &mut std::process::Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &group])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = child.wait();
+}
+
 /// Environment variable that relocates the tools directory.
 pub const TOOLS_DIR_ENV: &str = "SHIPGATE_TOOLS_DIR";
 

@@ -16,8 +16,9 @@ use serde::Deserialize;
 use shipgate_core::actions::{Runtime, Secret};
 use shipgate_core::config::{SmokeConfig, SmokePrometheus};
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::http::{client_with_roots, redact_url, send_with_retry, status_text};
+use shipgate_core::http::{client_with_roots, send_with_retry, status_text};
 use shipgate_core::retry::RetryPolicy;
+use shipgate_core::url_redaction::redact as redact_url;
 
 use crate::analysis::{Trigger, Unit};
 use crate::parse_duration;
@@ -269,7 +270,7 @@ impl Prometheus {
         let mut base = reqwest::Url::parse(url).map_err(|e| {
             Error::usage(format!(
                 "--prometheus: `{}`: {e}",
-                shipgate_core::http::redact_url_str(url)
+                shipgate_core::url_redaction::redact_str(url)
             ))
         })?;
         if !matches!(base.scheme(), "http" | "https") {

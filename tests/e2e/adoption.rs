@@ -1,0 +1,163 @@
+//! What a team adopting shipgate relies on besides the installer
+//! (install_script.rs): the cargo-binstall metadata and the pre-commit hooks
+//! built by pre-commit itself.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use shipgate_testkit::act::git;
+use shipgate_testkit::tools::{TOOL_BINARIES, shipgate_bin, workspace_root};
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A tool run in `dir` with nothing from the environment but PATH and HOME:
+/// no GITHUB_* variables to change links or switch to Actions output.
+fn tool(binary: &Path, dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()))
+}
+
+fn cargo_metadata() -> serde_json::Value {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(workspace_root())
+        .output()
+        .expect("running cargo metadata");
+    assert!(output.status.success(), "{}", describe(&output));
+    serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
+}
+
+/// The targets `.github/workflows/dist.yml` builds (`- target: ...` lines).
+fn dist_targets() -> Vec<String> {
+    let dist = fs::read_to_string(workspace_root().join(".github/workflows/dist.yml")).unwrap();
+    let targets: Vec<String> = dist
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- target: "))
+        .map(str::to_owned)
+        .collect();
+    assert!(targets.len() >= 5, "dist.yml's matrix lists {targets:?}");
+    targets
+}
+
+/// Expands a cargo-binstall template the way binstall does for these keys.
+fn expand(template: &str, repo: &str, version: &str, target: &str) -> String {
+    template
+        .replace("{ repo }", repo)
+        .replace("{ version }", version)
+        .replace("{ target }", target)
+}
+
+#[test]
+fn binstall_metadata_names_the_archives_dist_publishes() {
+    let metadata = cargo_metadata();
+    let packages = metadata["packages"].as_array().unwrap();
+    for tool_name in TOOL_BINARIES {
+        let package = packages
+            .iter()
+            .find(|package| package["name"] == tool_name)
+            .unwrap_or_else(|| panic!("no package {tool_name}"));
+        let repo = package["repository"].as_str().expect("the repository is set");
+        let binstall = &package["metadata"]["binstall"];
+        assert_eq!(
+            binstall["bin-dir"], "{ bin }{ binary-ext }",
+            "{tool_name}: binaries sit at the archive's top level"
+        );
+        for target in dist_targets() {
+            let windows = target.contains("windows");
+            let (pkg_url, pkg_fmt) = if windows {
+                let overrides = &binstall["overrides"][target.as_str()];
+                (&overrides["pkg-url"], &overrides["pkg-fmt"])
+            } else {
+                (&binstall["pkg-url"], &binstall["pkg-fmt"])
+            };
+            let extension = if windows { "zip" } else { "tar.gz" };
+            assert_eq!(pkg_fmt, if windows { "zip" } else { "tgz" }, "{tool_name} on {target}");
+            assert_eq!(
+                expand(pkg_url.as_str().unwrap_or_default(), repo, "1.2.3", &target),
+                // What dist.yml's Package step writes and dist-manifest.sh records.
+                format!("{repo}/releases/download/v1.2.3/shipgate-v1.2.3-{target}.{extension}"),
+                "{tool_name} on {target}"
+            );
+        }
+    }
+}
+
+/// pre-commit installs a `language: rust` hook repository with
+/// `cargo install --bins --path .` at its root; the root package must build
+/// every binary the hooks name.
+#[test]
+fn pre_commit_hooks_run_branch_guard_built_by_the_root_package() {
+    let root = workspace_root();
+    let hooks = fs::read_to_string(root.join(".pre-commit-hooks.yaml")).unwrap();
+    let languages: Vec<&str> = hooks
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("language: "))
+        .collect();
+    assert_eq!(languages, ["rust", "rust"], "every hook is built by pre-commit");
+    let entries: Vec<&str> = hooks
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("entry: "))
+        .collect();
+    assert_eq!(entries, ["branch-guard-hook message", "branch-guard-hook pre-push"]);
+
+    let metadata = cargo_metadata();
+    let root_manifest = root.join("Cargo.toml");
+    let root_package = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| Path::new(package["manifest_path"].as_str().unwrap()) == root_manifest)
+        .expect("the workspace root is a package, so `cargo install --path .` works");
+    let bins: Vec<(&str, PathBuf)> = root_package["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|target| target["kind"][0] == "bin")
+        .map(|target| {
+            (
+                target["name"].as_str().unwrap(),
+                PathBuf::from(target["src_path"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bins,
+        [("branch-guard-hook", root.join("crates/branch-guard/src/main.rs"))],
+        "the root package builds branch-guard's own main.rs and nothing else"
+    );
+
+    // Build it as cargo install would (minus --release) and lint messages
+    // with it, as the commit-msg hook does.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let build = Command::new(cargo)
+        .args(["build", "--quiet", "--bins", "-p", "shipgate-pre-commit"])
+        .current_dir(&root)
+        .output()
+        .expect("running cargo build");
+    assert!(build.status.success(), "{}", describe(&build));
+    let hook = shipgate_bin("branch-guard").with_file_name("branch-guard-hook");
+    let scratch = tempfile::tempdir().unwrap();
+    git(scratch.path(), &["init", "--quiet"]);
+    fs::write(scratch.path().join("good"), "feat(api): add export\n").unwrap();
+    fs::write(scratch.path().join("bad"), "Added the export.\n").unwrap();
+    let good = tool(&hook, scratch.path(), &["message", "good"]);
+    assert_eq!(good.status.code(), Some(0), "{}", describe(&good));
+    let bad = tool(&hook, scratch.path(), &["message", "bad"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", describe(&bad));
+}

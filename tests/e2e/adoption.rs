@@ -1,6 +1,6 @@
 //! What a team adopting shipgate relies on besides the installer
-//! (install_script.rs): the cargo-binstall metadata and the pre-commit hooks
-//! built by pre-commit itself.
+//! (install_script.rs): the cargo-binstall metadata, the pre-commit hooks
+//! built by pre-commit itself, and shipgate's own flow configuration.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 
 use shipgate_testkit::act::git;
 use shipgate_testkit::tools::{TOOL_BINARIES, shipgate_bin, workspace_root};
+
+/// shipgate's own settings, passed with `--config` (CONTRIBUTING.md).
+const SELF_CONFIG: &str = ".ci/shipgate.toml";
 
 fn describe(output: &Output) -> String {
     format!(
@@ -160,4 +163,28 @@ fn pre_commit_hooks_run_branch_guard_built_by_the_root_package() {
     assert_eq!(good.status.code(), Some(0), "{}", describe(&good));
     let bad = tool(&hook, scratch.path(), &["message", "bad"]);
     assert_eq!(bad.status.code(), Some(1), "{}", describe(&bad));
+}
+
+/// shipgate's pull requests are checked by its own pr-checks with
+/// `.ci/shipgate.toml`: topic branches and release branches go into main.
+#[test]
+fn own_flow_accepts_topic_and_release_branches_into_main() {
+    let root = workspace_root();
+    let config = root.join(SELF_CONFIG);
+    let config = config.to_str().unwrap();
+    let mut verdicts = String::new();
+    for branch in ["install-docs", "feature/install", "release/v0.2.0", "Bad_Name"] {
+        let output = tool(
+            &shipgate_bin("branch-guard"),
+            &root,
+            &["--config", config, "--color", "never", "branch", branch],
+        );
+        verdicts.push_str(&format!(
+            "$ branch-guard branch {branch}  -> exit {}\n{}{}\n",
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    insta::assert_snapshot!(verdicts);
 }

@@ -1,6 +1,7 @@
 //! What a team adopting shipgate relies on besides the installer
 //! (install_script.rs): the cargo-binstall metadata, the pre-commit hooks
-//! built by pre-commit itself, and shipgate's own flow configuration.
+//! built by pre-commit itself, and shipgate releasing itself with shipgate:
+//! its own flow configuration and its generated CHANGELOG.md.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -187,4 +188,57 @@ fn own_flow_accepts_topic_and_release_branches_into_main() {
         ));
     }
     insta::assert_snapshot!(verdicts);
+}
+
+/// CHANGELOG.md is what `release-tagger changelog --output CHANGELOG.md`
+/// writes as of the commit that last wrote it (a `chore(release)` commit,
+/// which the changelog leaves out): regenerating it there changes nothing.
+/// Commits landing after it are the next release's, written at release time.
+#[test]
+fn changelog_regenerated_as_of_its_last_write_is_unchanged() {
+    let root = workspace_root();
+    let last_write = git(&root, &["log", "-1", "--format=%H %s", "--", "CHANGELOG.md"]);
+    let (commit, subject) = last_write.split_once(' ').expect("CHANGELOG.md has a history");
+    assert!(
+        subject.starts_with("chore(release)"),
+        "CHANGELOG.md was last written by `{subject}`: only the release process writes it \
+         (CONTRIBUTING.md: regenerate it and commit it as `chore(release): …`)"
+    );
+
+    let scratch = tempfile::tempdir().unwrap();
+    let clone = scratch.path().join("shipgate");
+    git(
+        scratch.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--shared",
+            "--no-checkout",
+            root.to_str().unwrap(),
+            "shipgate",
+        ],
+    );
+    git(&clone, &["checkout", "--quiet", "--detach", commit]);
+    let written = fs::read_to_string(clone.join("CHANGELOG.md")).unwrap();
+
+    let output = tool(
+        &shipgate_bin("release-tagger"),
+        &clone,
+        &["--config", SELF_CONFIG, "changelog", "--output", "CHANGELOG.md"],
+    );
+    assert!(output.status.success(), "{}", describe(&output));
+    let regenerated = fs::read_to_string(clone.join("CHANGELOG.md")).unwrap();
+    assert!(
+        regenerated == written,
+        "CHANGELOG.md as of {commit} is not what release-tagger writes; regenerate it with\n  \
+         cargo run -q -p release-tagger -- --config {SELF_CONFIG} changelog --output CHANGELOG.md\n\
+         --- committed\n{written}\n--- regenerated\n{regenerated}"
+    );
+    assert!(
+        written.trim_end().ends_with(
+            "- CI and dist (prebuilt binaries) workflows; `cargo xtask demo`, `cargo xtask test`,\n  \
+             `cargo xtask bench` and `.ci/run`."
+        ),
+        "the hand-written history stays the last, oldest section"
+    );
 }

@@ -8,19 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use shipgate_testkit::act::git;
-use shipgate_testkit::tools::{TOOL_BINARIES, shipgate_bin, workspace_root};
+use shipgate_testkit::tools::{TOOL_BINARIES, describe_output, shipgate_bin, workspace_root};
 
 /// shipgate's own settings, passed with `--config` (CONTRIBUTING.md).
 const SELF_CONFIG: &str = ".ci/shipgate.toml";
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// A tool run in `dir` with nothing from the environment but PATH and HOME:
 /// no GITHUB_* variables to change links or switch to Actions output.
@@ -43,7 +34,7 @@ fn cargo_metadata() -> serde_json::Value {
         .current_dir(workspace_root())
         .output()
         .expect("running cargo metadata");
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON")
 }
 
@@ -154,16 +145,16 @@ fn pre_commit_hooks_run_branch_guard_built_by_the_root_package() {
         .current_dir(&root)
         .output()
         .expect("running cargo build");
-    assert!(build.status.success(), "{}", describe(&build));
+    assert!(build.status.success(), "{}", describe_output(&build));
     let hook = shipgate_bin("branch-guard").with_file_name("branch-guard-hook");
     let scratch = tempfile::tempdir().unwrap();
     git(scratch.path(), &["init", "--quiet"]);
     fs::write(scratch.path().join("good"), "feat(api): add export\n").unwrap();
     fs::write(scratch.path().join("bad"), "Added the export.\n").unwrap();
     let good = tool(&hook, scratch.path(), &["message", "good"]);
-    assert_eq!(good.status.code(), Some(0), "{}", describe(&good));
+    assert_eq!(good.status.code(), Some(0), "{}", describe_output(&good));
     let bad = tool(&hook, scratch.path(), &["message", "bad"]);
-    assert_eq!(bad.status.code(), Some(1), "{}", describe(&bad));
+    assert_eq!(bad.status.code(), Some(1), "{}", describe_output(&bad));
 }
 
 /// shipgate's pull requests are checked by its own pr-checks with
@@ -226,7 +217,7 @@ fn changelog_regenerated_as_of_its_last_write_is_unchanged() {
         &clone,
         &["--config", SELF_CONFIG, "changelog", "--output", "CHANGELOG.md"],
     );
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     let regenerated = fs::read_to_string(clone.join("CHANGELOG.md")).unwrap();
     assert!(
         regenerated == written,

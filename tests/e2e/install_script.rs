@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use shipgate_testkit::http::StaticServer;
-use shipgate_testkit::tools::{TOOL_BINARIES, shipgate_bin, workspace_root};
+use shipgate_testkit::tools::{TOOL_BINARIES, describe_output, shipgate_bin, workspace_root};
 use tempfile::TempDir;
 
 const TAG: &str = "v9.9.9";
@@ -35,15 +35,6 @@ fn built_bin_dir() -> PathBuf {
 
 fn run(mut command: Command) -> Output {
     command.output().expect("running bash")
-}
-
-fn describe(output: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn stderr(output: &Output) -> String {
@@ -99,7 +90,7 @@ fn release_archive() -> &'static Path {
                 .arg(bin_dir.join(tool))
                 .output()
                 .expect("running strip (binutils)");
-            assert!(strip.status.success(), "strip failed: {}", describe(&strip));
+            assert!(strip.status.success(), "strip failed: {}", describe_output(&strip));
         }
         let archive = dir.path().join(format!("shipgate-{TAG}-{LINUX_X64_TARGET}.tar.gz"));
         // gzip's fastest level: the bytes only need to be a valid .tar.gz.
@@ -111,7 +102,7 @@ fn release_archive() -> &'static Path {
             .args(TOOL_BINARIES)
             .output()
             .expect("running tar");
-        assert!(tar.status.success(), "tar failed: {}", describe(&tar));
+        assert!(tar.status.success(), "tar failed: {}", describe_output(&tar));
         fs::remove_dir_all(&staging).expect("removing the staging dir");
         (dir, archive)
     });
@@ -170,7 +161,7 @@ impl ActionCheckout {
         assert!(
             output.status.success(),
             "dist-manifest.sh failed: {}",
-            describe(&output)
+            describe_output(&output)
         );
         self
     }
@@ -296,7 +287,7 @@ fn assert_tool_runs(binary: &Path, tool: &str) {
     assert!(
         output.status.success(),
         "{tool} --version failed: {}",
-        describe(&output)
+        describe_output(&output)
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with(tool), "{tool} --version printed {stdout:?}");
@@ -369,7 +360,7 @@ fn bin_dir_holding_the_binaries_is_used_as_is() {
     let mut command = runner.workspace_step(&[]);
     command.env("SHIPGATE_BIN_DIR", &bin_dir);
     let output = run(command);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
 
     assert_eq!(runner.github_path_contents(), format!("{}\n", bin_dir.display()));
     let outputs = runner.github_output_contents();
@@ -396,7 +387,7 @@ fn bin_dir_input_wins_over_the_environment_and_can_hold_one_tool() {
         .env("SHIPGATE_INPUT_BIN_DIR", only_release_tagger.path())
         .env("SHIPGATE_BIN_DIR", runner.home.join("does-not-exist"));
     let output = run(command);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     assert_eq!(
         runner.github_path_contents(),
         format!("{}\n", only_release_tagger.path().display())
@@ -411,7 +402,7 @@ fn bin_dir_missing_a_binary_fails_and_names_it() {
     let mut command = runner.workspace_step(&["release-tagger", "notify"]);
     command.env("SHIPGATE_BIN_DIR", partial.path());
     let output = run(command);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", describe_output(&output));
     assert_eq!(
         stderr(&output),
         format!(
@@ -428,7 +419,7 @@ fn unknown_tool_name_is_a_usage_error() {
     let mut command = runner.workspace_step(&["release-tagger", "deploy-bot"]);
     command.env("SHIPGATE_BIN_DIR", built_bin_dir());
     let output = run(command);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", describe_output(&output));
     assert_eq!(
         stderr(&output),
         "::error::shipgate install: unknown tool 'deploy-bot' (expected one of: release-tagger branch-guard migrate-runner smoke-tester notify or all)\n"
@@ -470,7 +461,7 @@ fn tag_branch_and_sha_pins_install_the_verified_prebuilt_binaries_in_seconds() {
         let output = run(runner.release_step(&checkout, &server.url(), &["--export-env", "all"]));
         let took = started.elapsed();
         println!("@{reference}: verified prebuilt binaries installed in {took:?}");
-        assert!(output.status.success(), "@{reference}: {}", describe(&output));
+        assert!(output.status.success(), "@{reference}: {}", describe_output(&output));
         assert!(
             took < Duration::from_secs(15),
             "@{reference}: installing the prebuilt binaries took {took:?}"
@@ -485,7 +476,7 @@ fn tag_branch_and_sha_pins_install_the_verified_prebuilt_binaries_in_seconds() {
                 "sha256 of shipgate-{TAG}-{LINUX_X64_TARGET}.tar.gz matches dist-manifest.tsv"
             )),
             "@{reference}: {}",
-            describe(&output)
+            describe_output(&output)
         );
         for tool in TOOL_BINARIES {
             assert_tool_runs(&runner.cache_dir().join(tool), tool);
@@ -512,7 +503,7 @@ fn tool_actions_after_the_root_action_install_nothing() {
     let server = release.serve();
     let runner = Runner::new();
     let root_action = run(runner.release_step(&checkout, &server.url(), &["--export-env", "all"]));
-    assert!(root_action.status.success(), "{}", describe(&root_action));
+    assert!(root_action.status.success(), "{}", describe_output(&root_action));
     let exported = runner.github_env_contents();
     let bin_dir = exported
         .trim_end()
@@ -527,7 +518,7 @@ fn tool_actions_after_the_root_action_install_nothing() {
         let mut tool_action = runner.release_step(&checkout, "http://127.0.0.1:9", &[tool]);
         tool_action.env("SHIPGATE_BIN_DIR", &bin_dir);
         let output = run(tool_action);
-        assert!(output.status.success(), "{tool}: {}", describe(&output));
+        assert!(output.status.success(), "{tool}: {}", describe_output(&output));
         assert_eq!(
             stderr(&output),
             // The version is what the binary reports (these are the workspace's builds).
@@ -558,7 +549,7 @@ fn version_input_picks_a_listed_release_and_refuses_an_unlisted_one() {
     let mut command = runner.release_step(&checkout, &server.url(), &["notify"]);
     command.env("SHIPGATE_INPUT_VERSION", TAG);
     let output = run(command);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     assert_eq!(server.requested_paths(), vec![release.archive_path()]);
     assert_tool_runs(&runner.cache_dir().join("notify"), "notify");
 
@@ -566,7 +557,7 @@ fn version_input_picks_a_listed_release_and_refuses_an_unlisted_one() {
     let mut command = runner.release_step(&checkout, &server.url(), &["notify"]);
     command.env("SHIPGATE_INPUT_VERSION", "9.9.8");
     let output = run(command);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     assert_eq!(
         stderr(&output),
         format!(
@@ -579,7 +570,7 @@ fn version_input_picks_a_listed_release_and_refuses_an_unlisted_one() {
     let mut command = runner.release_step(&checkout, &server.url(), &["notify"]);
     command.env("SHIPGATE_INPUT_VERSION", "latest");
     let output = run(command);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(2), "{}", describe_output(&output));
     assert_eq!(
         stderr(&output),
         "::error::shipgate install: version 'latest' is not X.Y.Z\n"
@@ -599,19 +590,19 @@ fn checksum_mismatch_fails_closed() {
     let runner = Runner::new();
 
     let output = run(runner.release_step(&checkout, &server.url(), &["--export-env", "all"]));
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let stderr_text = stderr(&output);
     let errors: Vec<&str> = stderr_text
         .lines()
         .filter(|line| line.starts_with("::error::"))
         .collect();
-    assert_eq!(errors.len(), 1, "{}", describe(&output));
+    assert_eq!(errors.len(), 1, "{}", describe_output(&output));
     assert!(
         errors[0].starts_with(&format!(
             "::error::shipgate install: sha256 mismatch for shipgate-{TAG}-{LINUX_X64_TARGET}.tar.gz: dist-manifest.tsv says "
         )) && errors[0].ends_with("; refusing to install it"),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
     assert!(
         !runner.cache_dir().exists(),
@@ -634,16 +625,16 @@ fn cached_release_is_reused_without_the_server() {
     let server = release.serve();
     let url = server.url();
     let first = run(runner.release_step(&checkout, &url, &[]));
-    assert!(first.status.success(), "{}", describe(&first));
+    assert!(first.status.success(), "{}", describe_output(&first));
     drop(server);
     runner.reset_command_files();
 
     let second = run(runner.release_step(&checkout, &url, &[]));
-    assert!(second.status.success(), "{}", describe(&second));
+    assert!(second.status.success(), "{}", describe_output(&second));
     assert!(
         stderr(&second).contains(&format!("using cached shipgate {VERSION}")),
         "{}",
-        describe(&second)
+        describe_output(&second)
     );
     assert_eq!(
         runner.github_path_contents(),
@@ -673,8 +664,12 @@ fn cache_entries_that_are_incomplete_or_of_other_bytes_are_replaced() {
             fs::write(runner.cache_marker(), marker).unwrap();
         }
         let output = run(runner.release_step(&checkout, &server.url(), &["release-tagger"]));
-        assert!(output.status.success(), "{}", describe(&output));
-        assert!(!stderr(&output).contains("using cached"), "{}", describe(&output));
+        assert!(output.status.success(), "{}", describe_output(&output));
+        assert!(
+            !stderr(&output).contains("using cached"),
+            "{}",
+            describe_output(&output)
+        );
         assert_tool_runs(&stale.join("release-tagger"), "release-tagger");
         let recorded = fs::read_to_string(runner.cache_marker()).unwrap();
         assert!(checkout.manifest_text().contains(recorded.trim_end()));
@@ -693,14 +688,14 @@ fn platform_without_an_entry_builds_the_action_commit_with_cargo() {
     let mut command = runner.release_step(&checkout, &server.url(), &["branch-guard", "notify"]);
     command.env("RUNNER_ARCH", "ARM64").env("PATH", cargo.path());
     let output = run(command);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     assert!(server.requested_paths().is_empty(), "nothing may be downloaded");
     assert!(
         stderr(&output).starts_with(&format!(
             "shipgate install: dist-manifest.tsv lists no shipgate {VERSION} archive for aarch64-unknown-linux-musl; building {VERSION} from source with cargo install --locked\n"
         )),
         "the reason must be given: {}",
-        describe(&output)
+        describe_output(&output)
     );
     let build_root = runner.temp.join("shipgate");
     assert_eq!(
@@ -735,7 +730,7 @@ fn platform_without_an_entry_and_without_cargo_fails_with_the_reason() {
     let mut command = runner.release_step(&checkout, "http://127.0.0.1:9", &[]);
     command.env("RUNNER_OS", "FreeBSD").env("PATH", tools_only.path());
     let output = run(command);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     assert_eq!(
         stderr(&output),
         "::error::shipgate install: shipgate has no prebuilt binaries for FreeBSD/X64, and cargo is not installed to build it from source; install Rust (https://rustup.rs) or pass a bin-dir\n"
@@ -771,7 +766,7 @@ fn off_actions_installs_into_the_chosen_bin_dir() {
         .arg(&bin_dir)
         .arg("release-tagger");
     let output = run(command);
-    assert!(output.status.success(), "{}", describe(&output));
+    assert!(output.status.success(), "{}", describe_output(&output));
     assert_eq!(server.requested_paths(), vec![release.archive_path()]);
     assert_tool_runs(&bin_dir.join("release-tagger"), "release-tagger");
     let installed: Vec<_> = fs::read_dir(&bin_dir)
@@ -785,7 +780,7 @@ fn off_actions_installs_into_the_chosen_bin_dir() {
             bin_dir.display()
         )),
         "{}",
-        describe(&output)
+        describe_output(&output)
     );
 }
 
@@ -818,7 +813,7 @@ fn readme_one_line_install_works_off_actions() {
     let mut command = laptop_shell(home.path(), &server);
     command.arg("-c").arg(format!("set -o pipefail; {command_line}"));
     let output = run(command);
-    assert!(output.status.success(), "{command_line}\n{}", describe(&output));
+    assert!(output.status.success(), "{command_line}\n{}", describe_output(&output));
     assert_eq!(
         server.requested_paths(),
         vec![

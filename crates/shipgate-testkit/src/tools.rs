@@ -258,3 +258,13 @@ fn target_dir(cargo: &std::ffi::OsStr, root: &Path) -> anyhow::Result<PathBuf> {
         .map(PathBuf::from)
         .context("cargo metadata has no target_directory")
 }
+
+/// A finished process's exit status, stdout and stderr, for assertion messages.
+pub fn describe_output(output: &std::process::Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}

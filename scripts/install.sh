@@ -382,6 +382,14 @@ else
     exit 0
   fi
   ready_dir="$unpacked"
+  if $on_actions; then
+    # No tool cache (some self-hosted runners): RUNNER_TEMP lasts the job,
+    # the staging directory only this step.
+    ready_dir="$scratch_parent/shipgate-$version"
+    rm -rf "$ready_dir"
+    mkdir -p "$ready_dir"
+    cp -R "$unpacked/." "$ready_dir/"
+  fi
 fi
 
 if $on_actions; then

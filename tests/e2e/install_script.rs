@@ -677,6 +677,27 @@ fn cache_entries_that_are_incomplete_or_of_other_bytes_are_replaced() {
 }
 
 #[test]
+fn without_a_tool_cache_the_binaries_outlive_the_step_in_runner_temp() {
+    let release = ReleaseServer::build(REPOSITORY);
+    let checkout = ActionCheckout::at(REPOSITORY, SHA_REF, VERSION);
+    checkout.record(&release);
+    let server = release.serve();
+    let runner = Runner::new();
+    let mut command = runner.release_step(&checkout, &server.url(), &["smoke-tester"]);
+    command.env_remove("RUNNER_TOOL_CACHE");
+    let output = run(command);
+    assert!(output.status.success(), "{}", describe_output(&output));
+    let ready = runner.temp.join(format!("shipgate-{VERSION}"));
+    assert_eq!(runner.github_path_contents(), format!("{}\n", ready.display()));
+    assert_tool_runs(&ready.join("smoke-tester"), "smoke-tester");
+    assert_eq!(
+        runner.temp_leftovers(),
+        vec![ready],
+        "only the binaries stay in RUNNER_TEMP"
+    );
+}
+
+#[test]
 fn platform_without_an_entry_builds_the_action_commit_with_cargo() {
     let release = ReleaseServer::build(REPOSITORY);
     let checkout = ActionCheckout::at(REPOSITORY, "main", VERSION);

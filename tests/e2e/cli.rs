@@ -174,14 +174,44 @@ fn exit_1_when_a_check_fails() {
 }
 
 #[test]
-fn exit_2_on_bad_usage_with_one_line() {
+fn exit_2_on_bad_usage_keeps_the_detail_and_one_error_annotation() {
     let dir = tempfile::tempdir().unwrap();
     for tool in TOOLS {
         let out = run(tool, dir.path(), &["--no-such-flag"]);
         assert_eq!(out.status.code(), Some(2), "{tool}");
         let stderr = text(&out.stderr);
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{tool}: {stderr}");
-        assert!(stderr.starts_with(&format!("{tool}: error: ")), "{stderr}");
+        assert!(
+            stderr.starts_with(&format!("{tool}: error: unexpected argument '--no-such-flag' found\n")),
+            "{stderr}"
+        );
+        assert!(stderr.ends_with(&format!("For more information, try `{tool} --help`.\n")), "{stderr}");
+        assert!(out.stdout.is_empty(), "{tool}: nothing on stdout without --json");
+    }
+    let cases: [(&str, &[&str]); 3] = [
+        ("notify", &["send", "--to", "stdout://"]),
+        ("release-tagger", &["nxt"]),
+        ("notify", &["completions", "nushell"]),
+    ];
+    for (tool, args) in cases {
+        let plain = run(tool, dir.path(), args);
+        insta::assert_snapshot!(text(&plain.stderr));
+        let summary = dir.path().join("summary.md");
+        let out = Command::new(shipgate_bin(tool))
+            .current_dir(dir.path())
+            .args(args)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let annotations: Vec<String> = text(&out.stdout)
+            .lines()
+            .filter(|line| line.starts_with("::error"))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(annotations.len(), 1, "exactly one ::error: {annotations:?}");
+        insta::assert_snapshot!(annotations[0]);
     }
 }
 

@@ -126,7 +126,7 @@ pub fn run_demo(root: &Path) -> Result<()> {
     )?;
     demo.tool(
         "migrate-runner",
-        &["up", "--env", "staging", "--database-url", staging_db],
+        &["up", "--environment", "staging", "--database-url", staging_db],
     )?;
     staging.deploy(&dev_version, Build::Good);
     demo.tool(
@@ -167,14 +167,14 @@ pub fn run_demo(root: &Path) -> Result<()> {
     let as_production_job = demo.production_job_env(&github)?;
     demo.tool_with_env(
         "migrate-runner",
-        &["plan", "--env", "production", "--database-url", production_db],
+        &["plan", "--environment", "production", "--database-url", production_db],
         &as_production_job,
     )?;
     demo.tool_with_env(
         "migrate-runner",
         &[
             "up",
-            "--env",
+            "--environment",
             "production",
             "--database-url",
             production_db,
@@ -251,7 +251,7 @@ pub fn run_demo(root: &Path) -> Result<()> {
         "migrate-runner",
         &[
             "up",
-            "--env",
+            "--environment",
             "production",
             "--database-url",
             production_db,
@@ -284,13 +284,13 @@ pub fn run_demo(root: &Path) -> Result<()> {
     println!("  migrate-runner down only runs when the policy allows it; production needs two approvers:");
     demo.tool_with_env_allowing_failure(
         "migrate-runner",
-        &["down", "--env", "production", "--database-url", production_db],
+        &["down", "--environment", "production", "--database-url", production_db],
         &as_production_job,
     )?;
     println!("  the database keeps 1.2.1's additive column, which 1.2.0 ignores:");
     demo.tool(
         "migrate-runner",
-        &["status", "--env", "production", "--database-url", production_db],
+        &["status", "--environment", "production", "--database-url", production_db],
     )?;
     demo.notify_deploy("rolled-back", "production", "1.2.1")?;
     demo.tool(

@@ -27,7 +27,7 @@ pub enum Command {
         #[arg(long, value_name = "BRANCH")]
         head: Option<String>,
         /// Repository for API lookups [default: GITHUB_REPOSITORY]
-        #[arg(long, value_name = "OWNER/NAME")]
+        #[arg(long, alias = "repository", value_name = "OWNER/NAME")]
         repo: Option<String>,
     },
     /// Lint every commit in a range [default: the event's before..after or base..head]
@@ -47,7 +47,7 @@ pub enum Command {
     /// branch + pr + commits (+ the PR title) for the current GitHub event
     Check {
         /// Repository for API lookups [default: GITHUB_REPOSITORY]
-        #[arg(long, value_name = "OWNER/NAME")]
+        #[arg(long, alias = "repository", value_name = "OWNER/NAME")]
         repo: Option<String>,
     },
     /// The merge gate: approvals, required checks and coverage of a pull request
@@ -56,7 +56,7 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         pr: Option<u64>,
         /// Repository [default: GITHUB_REPOSITORY]
-        #[arg(long, value_name = "OWNER/NAME")]
+        #[arg(long, alias = "repository", value_name = "OWNER/NAME")]
         repo: Option<String>,
         /// lcov tracefile or Cobertura XML report
         #[arg(long, value_name = "FILE")]
@@ -71,7 +71,7 @@ pub enum Command {
     /// Branch protection as code: plan the difference, or --apply it
     Protect {
         /// Repository [default: GITHUB_REPOSITORY]
-        #[arg(long, value_name = "OWNER/NAME")]
+        #[arg(long, alias = "repository", value_name = "OWNER/NAME")]
         repo: Option<String>,
         /// Apply the plan, then read it back to verify
         #[arg(long)]

@@ -26,6 +26,7 @@ pub const TOOL: Tool = Tool {
     name: "branch-guard",
     version: env!("CARGO_PKG_VERSION"),
     sections: &["flow", "guard"],
+    docs: include_str!("../../../docs/branch-guard.md"),
 };
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ pub async fn run(
     let status = status?;
     if session.ui.json {
         session.ui.print_json(&json!({
-            "command": command,
+            "wrapped_command": command,
             "success": status.success(),
             "exit_code": status.code(),
             "execution_ms": elapsed_ms,

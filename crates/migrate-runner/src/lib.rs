@@ -47,6 +47,7 @@ pub const TOOL: Tool = Tool {
     name: "migrate-runner",
     version: env!("CARGO_PKG_VERSION"),
     sections: &["migrate"],
+    docs: include_str!("../../../docs/migrate-runner.md"),
 };
 
 /// The environment used when neither `--env`, `SHIPGATE_ENVIRONMENT` nor the
@@ -70,7 +71,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "TABLE")]
     pub table: Option<String>,
     /// Deployment environment whose policy applies [default: the branch's environment in Actions, else development]
-    #[arg(long = "env", env = "SHIPGATE_ENVIRONMENT", value_name = "ENV")]
+    #[arg(long = "environment", alias = "env", env = "SHIPGATE_ENVIRONMENT", value_name = "ENV")]
     pub environment: Option<String>,
     /// How long to wait for another run's lock (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]

@@ -16,7 +16,7 @@ pub struct DeployArgs {
     pub status: DeployStatus,
 
     /// The environment deployed to
-    #[arg(long, default_value = "production")]
+    #[arg(long, alias = "env", default_value = "production")]
     pub environment: String,
 
     /// The version deployed

@@ -24,7 +24,7 @@ pub struct IncidentArgs {
     pub service: String,
 
     /// The environment affected (part of the PagerDuty dedup key)
-    #[arg(long, default_value = "production")]
+    #[arg(long, alias = "env", default_value = "production")]
     pub environment: String,
 
     /// The incident's name on the status page and the message title

@@ -37,6 +37,7 @@ pub const TOOL: Tool = Tool {
     name: "notify",
     version: env!("CARGO_PKG_VERSION"),
     sections: &["notify"],
+    docs: include_str!("../../../docs/notify.md"),
 };
 
 /// Limit for one HTTP attempt; the per-target timeout bounds the retries.

@@ -341,7 +341,7 @@ pub fn run(project: &Project, args: &BumpArgs) -> Result<ExitCode> {
             None => {
                 project.ui.info("nothing to release: no version to write");
                 if project.ui.json {
-                    project.ui.print_json(&json!({ "version": null, "files": [] }))?;
+                    project.ui.print_json(&json!({ "release_version": null, "files": [] }))?;
                 }
                 return Ok(ExitCode::Ok);
             }
@@ -361,7 +361,7 @@ pub fn run(project: &Project, args: &BumpArgs) -> Result<ExitCode> {
     if project.ui.json {
         project
             .ui
-            .print_json(&json!({ "version": version.to_string(), "files": files }))?;
+            .print_json(&json!({ "release_version": version.to_string(), "files": files }))?;
     } else {
         project.ui.print(&format!("{version}\n"))?;
         for file in &files {

@@ -34,7 +34,7 @@ pub struct CutArgs {
     #[arg(long, conflicts_with = "hotfix")]
     pub pr: bool,
     /// The repository as owner/name [default: $GITHUB_REPOSITORY, else the origin remote]
-    #[arg(long, value_name = "OWNER/NAME")]
+    #[arg(long = "repo", alias = "repository", value_name = "OWNER/NAME")]
     pub repository: Option<String>,
     /// GitHub token [default: $GITHUB_TOKEN, else $GH_TOKEN]
     #[arg(long, value_name = "TOKEN")]
@@ -262,7 +262,7 @@ fn report(
     if project.ui.json {
         project.ui.print_json(&json!({
             "branch": branch,
-            "version": version.map(ToString::to_string),
+            "release_version": version.map(ToString::to_string),
             "pushed": args.push.push && !args.dry_run.dry_run,
             "pull_request": pull.map(|p| json!({ "number": p.number, "url": p.html_url })),
             "dry_run": args.dry_run.dry_run,

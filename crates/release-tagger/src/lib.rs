@@ -29,6 +29,7 @@ pub const TOOL: Tool = Tool {
     name: "release-tagger",
     version: env!("CARGO_PKG_VERSION"),
     sections: &["flow", "release"],
+    docs: include_str!("../../../docs/release-tagger.md"),
 };
 
 /// The release-tagger subcommands.

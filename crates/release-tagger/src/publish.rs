@@ -34,7 +34,7 @@ pub struct PublishArgs {
     #[arg(long = "asset", value_name = "PATH")]
     pub assets: Vec<String>,
     /// The repository as owner/name [default: $GITHUB_REPOSITORY, else the origin remote]
-    #[arg(long, value_name = "OWNER/NAME")]
+    #[arg(long = "repo", alias = "repository", value_name = "OWNER/NAME")]
     pub repository: Option<String>,
     /// GitHub token [default: $GITHUB_TOKEN, else $GH_TOKEN]
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]

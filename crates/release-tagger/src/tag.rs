@@ -72,7 +72,7 @@ impl TagOutcome {
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "tag": self.name,
-            "version": self.version.to_string(),
+            "release_version": self.version.to_string(),
             "commit": self.commit.to_string(),
             "created": self.created,
             "pushed": self.pushed,

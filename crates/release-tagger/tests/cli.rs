@@ -254,7 +254,7 @@ fn changelog_groups_and_links() {
     assert!(!text.contains("tidy"), "chore is in no group: {text}");
 
     let doc = json(&ok(run_in(fixture.path(), &["changelog", "--json"], LINK_ENV)));
-    assert_eq!(doc["version"], "2.0.0");
+    assert_eq!(doc["release_version"], "2.0.0");
     assert_eq!(doc["groups"][0]["title"], "Breaking Changes");
     assert_eq!(doc["markdown"].as_str().unwrap(), text);
 }

@@ -22,10 +22,13 @@ pub struct Tool {
     pub version: &'static str,
     /// The `shipgate.toml` sections this tool reads, in the order `config` prints them.
     pub sections: &'static [&'static str],
+    /// The tool's page in docs/; its `## Examples` become the man pages' EXAMPLES.
+    pub docs: &'static str,
 }
 
 /// Flags every tool accepts, before or after the subcommand.
 #[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration file [default: shipgate.toml or .github/shipgate.toml at the repository root]
     #[arg(long, global = true, value_name = "FILE", env = "SHIPGATE_CONFIG")]
@@ -110,38 +113,53 @@ impl Ui {
     /// Human-facing progress text goes to stderr so stdout stays parseable.
     pub fn info(&self, message: &str) {
         if !self.quiet && !self.json {
-            let mut err = anstream::stderr();
-            let _ = writeln!(err, "{}", actions::redact(message));
+            write_stderr_line(&actions::redact(message));
         }
     }
 
     pub fn detail(&self, message: &str) {
         if self.verbose > 0 {
-            let mut err = anstream::stderr();
-            let _ = writeln!(err, "{}", actions::redact(message));
+            write_stderr_line(&actions::redact(message));
         }
     }
 
     pub fn warn(&self, message: &str) {
         if !self.quiet {
             let style = anstyle::AnsiColor::Yellow.on_default().bold();
-            let mut err = anstream::stderr();
-            let _ = writeln!(err, "{style}warning:{style:#} {}", actions::redact(message));
+            write_stderr_line(&format!("{style}warning:{style:#} {}", actions::redact(message)));
         }
     }
 
     /// A progress bar for long work, drawn only for a person at a terminal.
+    /// While it is drawn, [`Ui::info`], [`Ui::warn`] and the error line are
+    /// printed above it, never onto it.
     pub fn progress(&self, len: u64) -> indicatif::ProgressBar {
         if self.quiet || self.json || !std::io::stderr().is_terminal() || actions::Runtime::detect().in_actions() {
             return indicatif::ProgressBar::hidden();
         }
-        indicatif::ProgressBar::new(len)
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(mut active) = ACTIVE_BAR.lock() {
+            *active = Some(bar.clone());
+        }
+        bar
     }
 
-    /// Writes a JSON document to stdout, the `--json` contract.
+    /// The `--json` contract. Under [`main_entry`] the document's fields go
+    /// into the one envelope printed when the command ends (see
+    /// [`json_envelope`]); called from a library alone, it prints `value`.
     pub fn print_json(&self, value: &serde_json::Value) -> Result<()> {
-        let text = serde_json::to_string_pretty(value).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
-        print_stdout(&format!("{text}\n"))
+        if let Ok(mut pending) = PENDING_JSON.lock()
+            && let Some(fields) = pending.as_mut()
+        {
+            match value {
+                serde_json::Value::Object(map) => fields.extend(map.clone()),
+                other => {
+                    fields.insert("result".to_owned(), other.clone());
+                }
+            }
+            return Ok(());
+        }
+        print_json_document(value)
     }
 
     /// Writes text to stdout (redacted), honouring `--quiet`.
@@ -150,6 +168,76 @@ impl Ui {
             return Ok(());
         }
         print_stdout(text)
+    }
+}
+
+fn print_json_document(value: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
+    print_stdout(&format!("{text}\n"))
+}
+
+/// The fields `--json` documents collect until [`main_entry`] prints the
+/// envelope; `None` outside `main_entry`.
+static PENDING_JSON: std::sync::Mutex<Option<serde_json::Map<String, serde_json::Value>>> =
+    std::sync::Mutex::new(None);
+
+/// What [`parse_from`] saw on the command line, for the envelope.
+#[derive(Debug, Clone, Default)]
+struct Invocation {
+    /// The subcommand path after the tool's name: `next`, `hook install`.
+    command: String,
+    json: bool,
+}
+
+static INVOCATION: std::sync::OnceLock<Invocation> = std::sync::OnceLock::new();
+
+/// The one JSON document every tool prints under `--json`:
+/// `{tool, version, command, ok, …the command's fields}`, where `ok` is
+/// true exactly when the exit code is 0, and a failure adds
+/// `error: {code, message}` with the exit code and the one-line cause.
+pub fn json_envelope(
+    tool: &str,
+    version: &str,
+    command: &str,
+    code: ExitCode,
+    fields: serde_json::Map<String, serde_json::Value>,
+    error: Option<&str>,
+) -> serde_json::Value {
+    let mut document = serde_json::Map::new();
+    document.insert("tool".to_owned(), tool.into());
+    document.insert("version".to_owned(), version.into());
+    document.insert("command".to_owned(), command.into());
+    document.insert("ok".to_owned(), (code == ExitCode::Ok).into());
+    for (key, value) in fields {
+        document.entry(key).or_insert(value);
+    }
+    if let Some(message) = error {
+        document.insert(
+            "error".to_owned(),
+            serde_json::json!({ "code": code.code(), "message": actions::redact(message) }),
+        );
+    }
+    serde_json::Value::Object(document)
+}
+
+/// The bar [`Ui::progress`] drew last; a process draws at most one at a time.
+static ACTIVE_BAR: std::sync::Mutex<Option<indicatif::ProgressBar>> = std::sync::Mutex::new(None);
+
+/// One line on stderr. With a bar on screen, indicatif clears it, the line is
+/// written, and the bar is drawn again below it.
+fn write_stderr_line(line: &str) {
+    let write = || {
+        let mut err = anstream::stderr();
+        let _ = writeln!(err, "{line}");
+    };
+    let bar = ACTIVE_BAR
+        .lock()
+        .ok()
+        .and_then(|active| active.clone())
+        .filter(|bar| !bar.is_finished());
+    match bar {
+        Some(bar) => bar.suspend(write),
+        None => write(),
     }
 }
 
@@ -173,8 +261,10 @@ fn apply_color_choice(color: ColorWhen) {
     choice.write_global();
 }
 
-/// Parses the command line. Help and version exit 0; any usage error prints
-/// one line and exits 2, the usage-error code.
+/// Parses the command line. Help and version exit 0; any usage error keeps
+/// clap's detail (the missing argument names, the "did you mean" tip, the
+/// valid values, the usage line), points to the subcommand's `--help`, and
+/// exits 2, the usage-error code. In Actions it also writes one `::error`.
 pub fn parse<C: Parser>() -> C {
     parse_from(std::env::args_os())
 }
@@ -185,7 +275,24 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    match C::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let color = color_from_args(&args);
+    apply_color_choice(color);
+    // `--color` has to reach clap before parsing, or `--help` ignores it.
+    let mut command = C::command().color(match color {
+        ColorWhen::Auto => clap::ColorChoice::Auto,
+        ColorWhen::Always => clap::ColorChoice::Always,
+        ColorWhen::Never => clap::ColorChoice::Never,
+    });
+    let parsed = command
+        .try_get_matches_from_mut(args.iter().cloned())
+        .and_then(|mut matches| C::from_arg_matches_mut(&mut matches))
+        .map_err(|err| err.format(&mut command));
+    let _ = INVOCATION.set(Invocation {
+        command: subcommand_path(&command, &args)[1..].join(" "),
+        json: json_requested(&args),
+    });
+    match parsed {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
@@ -194,16 +301,26 @@ where
                     let _ = err.print();
                     std::process::exit(0);
                 }
-                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    let _ = err.print();
-                    std::process::exit(ExitCode::Usage.code().into());
-                }
                 _ => {
-                    let name = C::command().get_name().to_string();
-                    let rendered = err.render().to_string();
-                    let first = rendered.lines().next().unwrap_or("invalid usage");
-                    let first = first.strip_prefix("error: ").unwrap_or(first);
-                    eprintln!("{name}: error: {first} (see `{name} --help`)");
+                    let report = UsageError::new(&command, &args, &err);
+                    let mut stderr = anstream::stderr();
+                    let _ = stderr.write_all(report.text.as_bytes());
+                    if json_requested(&args) {
+                        let path = subcommand_path(&command, &args);
+                        let document = json_envelope(
+                            &report.tool,
+                            command.get_version().unwrap_or_default(),
+                            &path[1..].join(" "),
+                            ExitCode::Usage,
+                            serde_json::Map::new(),
+                            Some(&report.cause),
+                        );
+                        let _ = print_json_document(&document);
+                    }
+                    let runtime = actions::Runtime::detect();
+                    if runtime.in_actions() {
+                        runtime.error(&actions::Annotation::new(&report.cause).title(format!("{} failed", report.tool)));
+                    }
                     std::process::exit(ExitCode::Usage.code().into());
                 }
             }
@@ -211,17 +328,130 @@ where
     }
 }
 
+/// Whether `--json` is on a command line that may not parse.
+fn json_requested(args: &[std::ffi::OsString]) -> bool {
+    args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json")
+}
+
+/// The `--color` choice on a command line that may not parse.
+fn color_from_args(args: &[std::ffi::OsString]) -> ColorWhen {
+    let mut choice = ColorWhen::Auto;
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(word) = words.next() {
+        let value = match word.as_ref() {
+            "--" => break,
+            "--color" => words.next().map(|w| w.into_owned()),
+            other => other.strip_prefix("--color=").map(str::to_owned),
+        };
+        if let Some(parsed) = value.and_then(|v| ColorWhen::from_str(&v, true).ok()) {
+            choice = parsed;
+        }
+    }
+    choice
+}
+
+/// A clap error, reworded for shipgate: the tool's name in front, the
+/// subcommand's `--help` at the end, and the cause on one line for `::error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub tool: String,
+    /// What the user sees on stderr: clap's detail, reworded.
+    pub text: String,
+    /// The one-line cause, tips included.
+    pub cause: String,
+}
+
+impl UsageError {
+    pub fn new(command: &clap::Command, args: &[std::ffi::OsString], err: &clap::Error) -> Self {
+        let tool = command.get_name().to_owned();
+        let help = format!("{} --help", subcommand_path(command, args).join(" "));
+        let rendered = err.render().to_string();
+        let style = anstyle::AnsiColor::Red.on_default().bold();
+        if err.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            // clap rendered the help: keep it, then say what was wrong.
+            let cause = "a subcommand is required".to_owned();
+            let text = format!(
+                "{}\n\n{tool}: {style}error:{style:#} {cause}\nFor more information, try `{help}`.\n",
+                rendered.trim_end()
+            );
+            let cause = format!("{cause} (see `{help}`)");
+            return UsageError { tool, text, cause };
+        }
+        let mut causes: Vec<String> = Vec::new();
+        let mut text = String::new();
+        for (index, paragraph) in rendered.trim_end().split("\n\n").enumerate() {
+            if paragraph.starts_with("For more information") {
+                continue;
+            }
+            let body = paragraph.strip_prefix("error: ").unwrap_or(paragraph);
+            if index == 0 {
+                text.push_str(&format!("{tool}: {style}error:{style:#} {body}\n\n"));
+            } else {
+                text.push_str(paragraph);
+                text.push_str("\n\n");
+            }
+            if index == 0 || body.trim_start().starts_with("tip:") {
+                // "were not provided:" is followed by the names, one a line.
+                let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                causes.push(lines.join(" "));
+            }
+        }
+        text.push_str(&format!("For more information, try `{help}`.\n"));
+        let cause = format!("{} (see `{help}`)", causes.join("; "));
+        UsageError { tool, text, cause }
+    }
+}
+
+/// The subcommands named on the command line, for the `--help` pointer.
+fn subcommand_path(command: &clap::Command, args: &[std::ffi::OsString]) -> Vec<String> {
+    let mut path = vec![command.get_name().to_owned()];
+    let mut current = command;
+    for word in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+        if word == "--" {
+            break;
+        }
+        if word.starts_with('-') {
+            continue;
+        }
+        if let Some(sub) = current.find_subcommand(word.as_ref()) {
+            path.push(sub.get_name().to_owned());
+            current = sub;
+        }
+    }
+    path
+}
+
 /// Runs a tool's command and turns its outcome into the process exit code.
 ///
 /// In GitHub Actions it records `tool-version` first, so every step that used
 /// a shipgate action can tell which build ran, even when the command fails.
+///
+/// Under `--json` it prints exactly one document on stdout when the command
+/// ends, success or failure: [`json_envelope`] around what the command gave
+/// [`Ui::print_json`].
 pub fn main_entry(tool: &Tool, run: impl FnOnce() -> anyhow::Result<ExitCode>) -> std::process::ExitCode {
-    let runtime = actions::Runtime::detect();
-    if let Err(e) = runtime.set_output("tool-version", tool.version) {
-        report_error(tool, &runtime, &anyhow::Error::new(e));
-        return ExitCode::Usage.into();
+    let invocation = INVOCATION.get().cloned().unwrap_or_default();
+    if invocation.json
+        && let Ok(mut pending) = PENDING_JSON.lock()
+    {
+        *pending = Some(serde_json::Map::new());
     }
-    finish(tool, &runtime, run()).into()
+    let runtime = actions::Runtime::detect();
+    let result = match runtime.set_output("tool-version", tool.version) {
+        Ok(()) => run(),
+        Err(e) => Err(anyhow::Error::new(e)),
+    };
+    let error = result.as_ref().err().map(error_line);
+    let code = finish(tool, &runtime, result);
+    let fields = PENDING_JSON.lock().ok().and_then(|mut pending| pending.take());
+    if let Some(fields) = fields {
+        let document = json_envelope(tool.name, tool.version, &invocation.command, code, fields, error.as_deref());
+        if let Err(e) = print_json_document(&document) {
+            report_error(tool, &runtime, &anyhow::Error::new(e));
+            return ExitCode::External.into();
+        }
+    }
+    code.into()
 }
 
 /// The exit code for a command's result, after reporting any error.
@@ -249,8 +479,7 @@ pub fn exit_code_of(error: &anyhow::Error) -> ExitCode {
 fn report_error(tool: &Tool, runtime: &actions::Runtime, error: &anyhow::Error) {
     let line = error_line(error);
     let style = anstyle::AnsiColor::Red.on_default().bold();
-    let mut err = anstream::stderr();
-    let _ = writeln!(err, "{}: {style}error:{style:#} {}", tool.name, actions::redact(&line));
+    write_stderr_line(&format!("{}: {style}error:{style:#} {}", tool.name, actions::redact(&line)));
     if runtime.in_actions() {
         runtime.error(&actions::Annotation::new(line).title(format!("{} failed", tool.name)));
     }
@@ -288,7 +517,7 @@ pub fn run_common<C: CommandFactory>(tool: &Tool, globals: &GlobalArgs, command:
             Ok(ExitCode::Ok)
         }
         CommonCommand::Man { out_dir } => {
-            write_man_pages(C::command(), out_dir)?;
+            write_man_pages(tool, C::command(), out_dir)?;
             ui.info(&format!("man pages written to {}", out_dir.display()));
             Ok(ExitCode::Ok)
         }
@@ -337,10 +566,121 @@ fn print_config(tool: &Tool, globals: &GlobalArgs, args: &ConfigArgs, ui: &Ui) -
     Ok(ExitCode::Ok)
 }
 
-fn write_man_pages(command: clap::Command, out_dir: &Path) -> Result<()> {
+/// Writes one page per command, like `clap_mangen::generate_to`, with the
+/// sections clap does not know about: EXIT STATUS, ENVIRONMENT and EXAMPLES.
+fn write_man_pages(tool: &Tool, command: clap::Command, out_dir: &Path) -> Result<()> {
+    fn write(tool: &Tool, command: clap::Command, out_dir: &Path) -> std::io::Result<()> {
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+            write(tool, sub, out_dir)?;
+        }
+        let man = clap_mangen::Man::new(command.clone());
+        let mut page = Vec::new();
+        man.render(&mut page)?;
+        page.extend_from_slice(man_sections(tool, &command).as_bytes());
+        std::fs::write(out_dir.join(man.get_filename()), page)
+    }
     std::fs::create_dir_all(out_dir).map_err(|e| Error::usage(format!("cannot create {}: {e}", out_dir.display())))?;
-    clap_mangen::generate_to(command, out_dir)
+    let mut command = command.disable_help_subcommand(true);
+    command.build();
+    write(tool, command, out_dir)
         .map_err(|e| Error::usage(format!("cannot write man pages to {}: {e}", out_dir.display())))
+}
+
+/// The EXIT STATUS, ENVIRONMENT and EXAMPLES sections of one page, in roff.
+fn man_sections(tool: &Tool, command: &clap::Command) -> String {
+    use roff::{Roff, bold, roman};
+    let mut page = Roff::new();
+    page.control("SH", ["EXIT STATUS"]);
+    for code in [ExitCode::Ok, ExitCode::CheckFailed, ExitCode::Usage, ExitCode::External] {
+        page.control("TP", []);
+        page.text([bold(code.code().to_string())]);
+        page.text([roman(exit_code_meaning(code))]);
+    }
+    page.control("SH", ["ENVIRONMENT"]);
+    for (name, meaning) in environment_of(command) {
+        page.control("TP", []);
+        page.text([bold(name)]);
+        page.text([roman(meaning)]);
+    }
+    // A subcommand's page shows the examples that run it; the tool's page all of them.
+    let prefix = command.get_bin_name().unwrap_or(command.get_name()).to_owned();
+    let mut examples: Vec<&str> = Vec::new();
+    let mut comment = None;
+    for line in doc_examples(tool.docs) {
+        if line.starts_with('#') {
+            comment = Some(line);
+        } else if line.starts_with(&prefix) {
+            examples.extend(comment.take());
+            examples.push(line);
+        } else {
+            comment = None;
+        }
+    }
+    if !examples.is_empty() {
+        page.control("SH", ["EXAMPLES"]);
+        page.control("nf", []);
+        for line in examples {
+            page.text([roman(line)]);
+        }
+        page.control("fi", []);
+    }
+    page.to_roff()
+}
+
+fn exit_code_meaning(code: ExitCode) -> &'static str {
+    match code {
+        ExitCode::Ok => "Success: every check passed, or the command did what it was asked.",
+        ExitCode::CheckFailed => "A check or policy failed: the tool ran fine and its verdict is no.",
+        ExitCode::Usage => "Bad usage, configuration or input: unknown flags, an invalid shipgate.toml, unreadable files.",
+        ExitCode::External => "An external system (git remote, GitHub, a database, an HTTP service) failed after retries.",
+    }
+}
+
+/// Every environment variable a command reads through clap, then the ones
+/// every tool reads.
+fn environment_of(command: &clap::Command) -> Vec<(String, String)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for arg in command.get_arguments() {
+        if let Some(name) = arg.get_env() {
+            let flag = arg
+                .get_long()
+                .map(|l| format!("--{l}"))
+                .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+            seen.entry(name.to_string_lossy().into_owned())
+                .or_insert_with(|| format!("Default for {flag}."));
+        }
+    }
+    let mut variables: Vec<(String, String)> = seen.into_iter().collect();
+    variables.extend(
+        [
+            ("SHIPGATE_<SECTION>_<KEY>", "Overrides one shipgate.toml key, e.g. SHIPGATE_RELEASE_TAG_PREFIX."),
+            ("GITHUB_ACTIONS", "When `true`: write outputs, the job summary and annotations (::error) for GitHub Actions."),
+            ("GITHUB_TOKEN, GH_TOKEN", "The token for GitHub API calls, when the command makes any."),
+            ("NO_COLOR", "When set, never use colour (same as --color never)."),
+        ]
+        .map(|(name, meaning)| (name.to_owned(), meaning.to_owned())),
+    );
+    variables
+}
+
+/// The command lines of a docs page's `## Examples` section: every line of
+/// its fenced code blocks, comments included.
+pub fn doc_examples(markdown: &str) -> Vec<&str> {
+    let Some(start) = markdown.find("\n## Examples\n") else {
+        return Vec::new();
+    };
+    let section = &markdown[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
+    let mut in_code = false;
+    let mut lines = Vec::new();
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if in_code && !line.trim().is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -366,6 +706,7 @@ mod tests {
         name: "demo-tool",
         version: "0.0.0",
         sections: &["flow"],
+        docs: "# demo-tool\n\n## Examples\n\n```sh\n# Show the flow section\ndemo-tool config --section flow\n```\n",
     };
 
     #[test]
@@ -397,6 +738,40 @@ mod tests {
         assert_eq!(exit_code_of(&verdict), ExitCode::CheckFailed);
     }
 
+    fn usage_error(args: &[&str]) -> UsageError {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        let mut command = DemoCli::command().color(clap::ColorChoice::Never);
+        let err = command.try_get_matches_from_mut(args.clone()).unwrap_err();
+        UsageError::new(&command, &args, &err)
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_detail_and_point_to_the_subcommand_help() {
+        let missing = usage_error(&["demo-tool", "completions"]);
+        insta::assert_snapshot!(missing.text);
+        assert_eq!(
+            missing.cause,
+            "the following required arguments were not provided: <SHELL> (see `demo-tool completions --help`)"
+        );
+        let values = usage_error(&["demo-tool", "completions", "nushell"]);
+        insta::assert_snapshot!(values.text);
+        insta::assert_snapshot!(values.cause);
+        let typo = usage_error(&["demo-tool", "confg"]);
+        insta::assert_snapshot!(typo.cause);
+        let flag = usage_error(&["demo-tool", "config", "--sectoin", "flow"]);
+        insta::assert_snapshot!(flag.cause);
+        let nothing = usage_error(&["demo-tool"]);
+        assert_eq!(nothing.cause, "a subcommand is required (see `demo-tool --help`)");
+    }
+
+    #[test]
+    fn the_color_flag_is_read_before_parsing() {
+        let args = |words: &[&str]| words.iter().map(Into::into).collect::<Vec<std::ffi::OsString>>();
+        assert_eq!(color_from_args(&args(&["t", "--help", "--color", "never"])), ColorWhen::Never);
+        assert_eq!(color_from_args(&args(&["t", "--color=always", "x"])), ColorWhen::Always);
+        assert_eq!(color_from_args(&args(&["t", "--", "--color=never"])), ColorWhen::Auto);
+    }
+
     #[test]
     fn finish_maps_results_to_codes() {
         let runtime = actions::Runtime::detect();
@@ -418,9 +793,14 @@ mod tests {
     #[test]
     fn completions_and_man_pages_are_generated() {
         let dir = tempfile::tempdir().unwrap();
-        write_man_pages(DemoCli::command(), dir.path()).unwrap();
+        write_man_pages(&DEMO, DemoCli::command(), dir.path()).unwrap();
         let page = std::fs::read_to_string(dir.path().join("demo-tool.1")).unwrap();
         assert!(page.contains("demo\\-tool"), "{page}");
+        let sections: Vec<&str> = page.lines().filter(|l| l.starts_with(".SH")).collect();
+        insta::assert_debug_snapshot!(sections);
+        let config_page = std::fs::read_to_string(dir.path().join("demo-tool-config.1")).unwrap();
+        let tail = &config_page[config_page.find(".SH \"EXIT STATUS\"").expect("EXIT STATUS")..];
+        insta::assert_snapshot!(tail);
         let mut buffer = Vec::new();
         clap_complete::generate(
             clap_complete::Shell::Bash,

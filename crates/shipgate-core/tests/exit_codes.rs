@@ -15,6 +15,7 @@ const TOOL: Tool = Tool {
     name: "exit-code-test",
     version: "0.0.0",
     sections: &[],
+    docs: "",
 };
 
 /// A loopback port with nothing listening: connections are refused at once.

@@ -40,6 +40,7 @@ pub const TOOL: Tool = Tool {
     name: "smoke-tester",
     version: env!("CARGO_PKG_VERSION"),
     sections: &["smoke"],
+    docs: include_str!("../../../docs/smoke-tester.md"),
 };
 
 /// HTTP settings shared by every subcommand.

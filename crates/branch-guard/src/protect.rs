@@ -289,6 +289,9 @@ pub fn run(globals: &GlobalArgs, repo: Option<&str>, apply: bool, dry_run: bool)
         .collect();
     let mut summary = Summary::new();
     summary.heading(3, "Branch protection");
+    if dry_run {
+        summary.dry_run("nothing was changed on GitHub");
+    }
     if rows.is_empty() {
         summary.paragraph("Protection matches the config.");
     } else {

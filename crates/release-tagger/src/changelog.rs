@@ -8,7 +8,7 @@ use git2::Oid;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::json;
-use shipgate_core::actions::Runtime;
+use shipgate_core::actions::{Runtime, Summary};
 use shipgate_core::cli::DryRunArg;
 use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::git::short;
@@ -455,7 +455,7 @@ pub fn run(project: &Project, args: &ChangelogArgs) -> Result<ExitCode> {
                 if project.ui.json {
                     project
                         .ui
-                        .print_json(&json!({ "version": null, "markdown": "", "groups": [] }))?;
+                        .print_json(&json!({ "release_version": null, "markdown": "", "groups": [] }))?;
                 }
                 return Ok(ExitCode::Ok);
             }
@@ -483,6 +483,27 @@ pub fn run(project: &Project, args: &ChangelogArgs) -> Result<ExitCode> {
     )
 }
 
+/// The job summary of `changelog`: the section (or the whole file) as
+/// Markdown, and where it was written.
+fn summary(output: Option<&Path>, text: &str, section: Option<(&Section, &str)>, dry_run: bool) -> String {
+    let mut summary = Summary::new();
+    let (heading, markdown) = match section {
+        Some((section, markdown)) => (format!("Changelog of {}", section.tag), markdown),
+        None => ("Changelog".to_owned(), text),
+    };
+    summary.heading(2, &heading);
+    if dry_run {
+        summary.dry_run("nothing was written");
+    }
+    if let Some(path) = output {
+        let verb = if dry_run { "Would write" } else { "Written to" };
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        summary.paragraph(&format!("{verb} `{name}`."));
+    }
+    summary.raw(markdown);
+    summary.as_markdown().to_owned()
+}
+
 fn finish(
     project: &Project,
     runtime: &Runtime,
@@ -494,6 +515,7 @@ fn finish(
     if let Some((_, markdown)) = section {
         runtime.set_output("changelog", markdown)?;
     }
+    runtime.append_summary(&summary(output, text, section, dry_run))?;
     match output {
         Some(path) if dry_run => project.ui.info(&format!("dry run: would write {}", path.display())),
         Some(path) => {
@@ -505,7 +527,7 @@ fn finish(
     if project.ui.json {
         let document = match section {
             Some((section, markdown)) => json!({
-                "version": section.version,
+                "release_version": section.version,
                 "tag": section.tag,
                 "previous_tag": section.previous_tag,
                 "date": section.date,

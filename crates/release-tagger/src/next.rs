@@ -42,7 +42,11 @@ pub struct Plan {
     /// commits since this one.
     pub base: Option<ReleaseTag>,
     pub head: Oid,
+    /// The bump applied to the version: a breaking change before 1.0.0 is
+    /// `minor` when `breaking_before_1_bumps_minor` is set.
     pub bump: Bump,
+    /// Why `bump` was chosen, one line, e.g. "feat in 1a2b3c4".
+    pub bump_reason: String,
     /// `None` when nothing is releasable.
     pub next: Option<Version>,
     pub tag: Option<String>,
@@ -64,6 +68,7 @@ impl Plan {
             "current_tag": self.current.as_ref().map(|t| t.name.clone()),
             "next": self.next.as_ref().map(Version::to_string),
             "bump": self.bump.as_str(),
+            "bump_reason": self.bump_reason,
             "tag": self.tag,
             "commits": self.driving().map(change_json).collect::<Vec<_>>(),
             "explanation": self.explanation,
@@ -161,11 +166,15 @@ fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&s
             change.description
         ));
     }
-    let mut bump = scan.bump();
+    let asked = scan.bump();
     let base_version = base.as_ref().map(|t| t.version.clone());
+    let (mut bump, mut bump_reason) = effective_bump(base_version.as_ref(), asked, config, &scan);
+    if asked != bump {
+        explanation.push(format!("{bump_reason} (breaking_before_1_bumps_minor)"));
+    }
     let mut next = match bump {
         Bump::None => None,
-        _ => Some(apply_bump(base_version.as_ref(), bump, config, &mut explanation)),
+        _ => Some(apply_bump(base_version.as_ref(), bump)),
     };
     if let (Some(id), Some(target)) = (pre, next.clone()) {
         let numbered = tags.highest_reachable(repo, &mut reachable, |t| {
@@ -177,6 +186,7 @@ fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&s
                 if since_last.bump() == Bump::None {
                     explanation.push(format!("nothing releasable since {}: no new pre-release", last.name));
                     bump = Bump::None;
+                    bump_reason = format!("nothing releasable since {}", last.name);
                     next = None;
                 } else {
                     let number = pre_number(&last.version, id).unwrap_or(0) + 1;
@@ -200,6 +210,7 @@ fn plan_with(project: &Project, head: Oid, pre: Option<&str>, ignored: Option<&s
         base,
         head,
         bump,
+        bump_reason,
         next,
         scan,
         ignored_tags: tags.ignored,
@@ -223,21 +234,34 @@ fn with_pre(target: &Version, id: &str, number: u64) -> Result<Version> {
     Ok(version)
 }
 
-/// The stable version after `base` for `bump`. The first release is 0.1.0
-/// (1.0.0 when breaking changes are majors even before 1.0).
-pub fn apply_bump(base: Option<&Version>, bump: Bump, config: &ReleaseConfig, why: &mut Vec<String>) -> Version {
+/// The bump the version gets, and why: the commits ask for `asked`, but
+/// before 1.0.0 a breaking change is a minor bump when the config says so.
+pub fn effective_bump(base: Option<&Version>, asked: Bump, config: &ReleaseConfig, scan: &RangeScan) -> (Bump, String) {
+    let before_1 = base.is_none_or(|v| v.major == 0);
+    if asked == Bump::Major && before_1 && config.breaking_before_1_bumps_minor {
+        return (
+            Bump::Minor,
+            "a breaking change before 1.0.0 bumps the minor version".to_owned(),
+        );
+    }
+    let driver = scan.changes.iter().find(|c| c.bump == asked && asked != Bump::None);
+    let reason = match (asked, driver) {
+        (Bump::None, _) | (_, None) => "no feat, fix, perf, revert or breaking change".to_owned(),
+        (Bump::Major, Some(change)) => format!("breaking change in {}", short(change.id)),
+        (_, Some(change)) => format!("{} in {}", change.kind, short(change.id)),
+    };
+    (asked, reason)
+}
+
+/// The stable version after `base` for `bump` (already made effective by
+/// [`effective_bump`]). The first release is 0.1.0, or 1.0.0 for a major.
+pub fn apply_bump(base: Option<&Version>, bump: Bump) -> Version {
     let Some(base) = base else {
-        return if bump == Bump::Major && !config.breaking_before_1_bumps_minor {
+        return if bump == Bump::Major {
             Version::new(1, 0, 0)
         } else {
             Version::new(0, 1, 0)
         };
-    };
-    let bump = if base.major == 0 && bump == Bump::Major && config.breaking_before_1_bumps_minor {
-        why.push("before 1.0.0 a breaking change bumps the minor version (breaking_before_1_bumps_minor)".to_owned());
-        Bump::Minor
-    } else {
-        bump
     };
     match bump {
         Bump::Major => Version::new(base.major + 1, 0, 0),
@@ -246,11 +270,47 @@ pub fn apply_bump(base: Option<&Version>, bump: Bump, config: &ReleaseConfig, wh
     }
 }
 
+/// The job summary of `next`: the version, the bump and why, and the
+/// commits that drove it.
+pub fn summary(plan: &Plan) -> String {
+    let mut summary = shipgate_core::actions::Summary::new();
+    let current = plan.current.as_ref().map_or_else(|| "none".to_owned(), |t| t.name.clone());
+    match (&plan.next, &plan.tag) {
+        (Some(next), Some(tag)) => {
+            summary.heading(2, &format!("Next release: {tag}"));
+            summary.table(
+                &["current", "next", "bump", "why"],
+                &[vec![current, next.to_string(), plan.bump.as_str().to_owned(), plan.bump_reason.clone()]],
+            );
+            let rows: Vec<Vec<String>> = plan
+                .driving()
+                .map(|change| {
+                    vec![
+                        short(change.id),
+                        change.kind.clone(),
+                        change.bump.as_str().to_owned(),
+                        change.description.clone(),
+                    ]
+                })
+                .collect();
+            summary.table(&["commit", "type", "asks for", "summary"], &rows);
+        }
+        _ => {
+            summary.heading(2, "Next release: nothing to release");
+            summary.paragraph(&format!(
+                "No feat, fix, perf, revert or breaking change since {current}."
+            ));
+        }
+    }
+    summary.as_markdown().to_owned()
+}
+
 /// Runs `next`: the version on stdout (nothing when nothing is releasable).
 pub fn run(project: &Project, args: &NextArgs) -> Result<shipgate_core::exit::ExitCode> {
     let plan = plan(project, args.pre.as_deref())?;
     let runtime = shipgate_core::actions::Runtime::detect();
     crate::set_version_outputs(&runtime, &plan)?;
+    runtime.append_summary(&summary(&plan))?;
     if args.explain {
         for line in &plan.explanation {
             project.ui.info(line);
@@ -339,12 +399,19 @@ pub(crate) mod tests {
         fixture.commit("feat: first");
         released(&fixture, "0.4.2");
         fixture.commit("feat!: new storage format");
-        assert_eq!(next_of(&fixture, None).as_deref(), Some("0.5.0"));
+        let minor = plan(&project(&fixture), None).unwrap();
+        assert_eq!(minor.next.as_ref().map(ToString::to_string).as_deref(), Some("0.5.0"));
+        // The reported kind is the one applied: 0.4.2 → 0.5.0 is a minor bump.
+        assert_eq!(minor.bump, Bump::Minor);
+        assert_eq!(minor.bump_reason, "a breaking change before 1.0.0 bumps the minor version");
+        assert_eq!(minor.to_json()["bump"], "minor");
 
         let mut config = Config::default();
         config.release.breaking_before_1_bumps_minor = false;
         let plan = plan(&project_with(&fixture, config), None).unwrap();
         assert_eq!(plan.next.unwrap().to_string(), "1.0.0");
+        assert_eq!(plan.bump, Bump::Major);
+        assert!(plan.bump_reason.starts_with("breaking change in "), "{}", plan.bump_reason);
     }
 
     #[test]

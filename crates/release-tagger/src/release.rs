@@ -191,9 +191,14 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
     runtime.set_output("release-url", &release_url)?;
     runtime.set_output("changelog", &markdown)?;
     let mut summary = Summary::new();
-    summary.heading(2, &format!("Release {}", tagged.name));
+    if released {
+        summary.heading(2, &format!("Release {}", tagged.name));
+    } else {
+        summary.heading(2, &format!("Release {} (dry run)", tagged.name));
+        summary.dry_run("nothing was tagged, pushed or published; this is what a release would do");
+    }
     summary.table(
-        &["previous", "version", "bump", "tag"],
+        &["previous", "version", "bump", "why", "tag"],
         &[vec![
             plan.current
                 .as_ref()
@@ -201,6 +206,7 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
                 .unwrap_or_else(|| "none".to_owned()),
             version.to_string(),
             plan.bump.as_str().to_owned(),
+            plan.bump_reason.clone(),
             tagged.name.clone(),
         ]],
     );
@@ -209,10 +215,11 @@ pub fn run(project: &Project, args: &ReleaseArgs) -> Result<ExitCode> {
     if project.ui.json {
         project.ui.print_json(&json!({
             "released": released,
-            "version": version.to_string(),
+            "release_version": version.to_string(),
             "previous_version": plan.current.as_ref().map(|t| t.version.to_string()),
             "tag": tagged.name,
             "bump": plan.bump.as_str(),
+            "bump_reason": plan.bump_reason,
             "pushed": tagged.pushed,
             "release_url": published.as_ref().map(|p| p.release.html_url.clone()),
             "assets": published.as_ref().map(|p| crate::publish::assets_json(&p.assets)).unwrap_or_default(),

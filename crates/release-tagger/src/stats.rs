@@ -2,8 +2,9 @@
 //!
 //! * deployment frequency: stable releases per week between the first and
 //!   the last one;
-//! * lead time for changes: commit time → release commit time, median over
-//!   every commit released;
+//! * lead time for changes: commit time → release time, median over every
+//!   commit released; the release time is the annotated tag's date (when it
+//!   was tagged, which is when it shipped), else the tagged commit's time;
 //! * change failure rate: hotfix releases / releases, where a hotfix
 //!   release is a patch release (x.y.z with z > 0), as git-flow hotfixes are;
 //! * time to restore (MTTR): median time from the release a hotfix repairs
@@ -27,7 +28,7 @@ pub struct StatsArgs {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dora {
     pub releases: usize,
-    /// Seconds since the epoch of the first and last release commit.
+    /// Seconds since the epoch of the first and last release.
     pub first: Option<i64>,
     pub last: Option<i64>,
     pub per_week: Option<f64>,
@@ -35,7 +36,8 @@ pub struct Dora {
     pub hotfix_releases: usize,
     pub change_failure_rate: Option<f64>,
     pub mttr_median: Option<i64>,
-    /// Releases per calendar month (UTC), for the chart.
+    /// Releases per calendar month (UTC), for the chart; months without a
+    /// release between the first and the last are there with 0.
     pub per_month: BTreeMap<String, usize>,
 }
 
@@ -60,7 +62,10 @@ pub fn compute(project: &Project) -> Result<Dora> {
     let mut lead_times = Vec::new();
     let mut previous: Option<Oid> = None;
     for tag in &line {
-        let released_at = time_of(tag.commit)?;
+        let released_at = match tagger_time(git, &tag.name) {
+            Some(time) => time,
+            None => time_of(tag.commit)?,
+        };
         release_times.push(released_at);
         let mut walk = git
             .revwalk()
@@ -87,14 +92,19 @@ pub fn compute(project: &Project) -> Result<Dora> {
             }
         }
     }
+    let first = release_times.iter().min().copied();
+    let last = release_times.iter().max().copied();
     let mut per_month = BTreeMap::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        for month in months_between(first, last) {
+            per_month.insert(month, 0);
+        }
+    }
     for time in &release_times {
         if let Some(date) = chrono::DateTime::from_timestamp(*time, 0) {
             *per_month.entry(date.format("%Y-%m").to_string()).or_insert(0) += 1;
         }
     }
-    let first = release_times.iter().min().copied();
-    let last = release_times.iter().max().copied();
     let per_week = match (first, last) {
         (Some(first), Some(last)) if line.len() > 1 && last > first => {
             Some(line.len() as f64 / ((last - first) as f64 / (7.0 * 86_400.0)))
@@ -112,6 +122,31 @@ pub fn compute(project: &Project) -> Result<Dora> {
         mttr_median: median(&mut restore_times),
         per_month,
     })
+}
+
+/// When an annotated tag was made; `None` for a lightweight tag.
+fn tagger_time(git: &git2::Repository, name: &str) -> Option<i64> {
+    let reference = git.find_reference(&format!("refs/tags/{name}")).ok()?;
+    let tag = reference.peel(git2::ObjectType::Tag).ok()?.into_tag().ok()?;
+    Some(tag.tagger()?.when().seconds())
+}
+
+/// Every calendar month (UTC, `YYYY-MM`) from `first` to `last`, inclusive.
+fn months_between(first: i64, last: i64) -> Vec<String> {
+    use chrono::Datelike as _;
+    let (Some(start), Some(end)) = (
+        chrono::DateTime::from_timestamp(first, 0),
+        chrono::DateTime::from_timestamp(last, 0),
+    ) else {
+        return Vec::new();
+    };
+    let mut months = Vec::new();
+    let (mut year, mut month) = (start.year(), start.month());
+    while (year, month) <= (end.year(), end.month()) {
+        months.push(format!("{year:04}-{month:02}"));
+        (year, month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    }
+    months
 }
 
 /// `3d 4h`, `5h 12m`, `42m`, `10s`.
@@ -155,12 +190,16 @@ fn rows(dora: &Dora) -> Vec<Vec<String>> {
     ]
 }
 
-/// The mermaid chart of releases per month for the job summary.
+/// The mermaid chart of releases per month for the job summary. Every month
+/// from the first release to the last has a bar, so gaps show as zeros; the
+/// y axis starts at 0 so a zero bar reads as zero; the bars are a dark blue
+/// (mermaid's default is too pale on a white page).
 pub fn mermaid(dora: &Dora) -> String {
     let months: Vec<String> = dora.per_month.keys().map(|m| format!("\"{m}\"")).collect();
     let counts: Vec<String> = dora.per_month.values().map(ToString::to_string).collect();
+    let highest = dora.per_month.values().copied().max().unwrap_or(0).max(1);
     format!(
-        "xychart-beta\n    title \"Releases per month\"\n    x-axis [{}]\n    y-axis \"releases\"\n    bar [{}]",
+        "---\nconfig:\n  themeVariables:\n    xyChart:\n      plotColorPalette: \"#0550ae\"\n---\nxychart-beta\n    title \"Releases per month\"\n    x-axis \"month\" [{}]\n    y-axis \"releases\" 0 --> {highest}\n    bar [{}]",
         months.join(", "),
         counts.join(", ")
     )
@@ -199,4 +238,35 @@ pub fn run(project: &Project, _args: &StatsArgs) -> Result<ExitCode> {
         project.ui.print(&text)?;
     }
     Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(date: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(date).unwrap().timestamp()
+    }
+
+    #[test]
+    fn months_without_a_release_are_in_the_chart() {
+        let months = months_between(at("2026-09-30T23:00:00Z"), at("2027-02-01T00:00:00Z"));
+        assert_eq!(months, ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]);
+        let dora = Dora {
+            releases: 3,
+            first: Some(at("2026-09-30T23:00:00Z")),
+            last: Some(at("2027-02-01T00:00:00Z")),
+            per_week: None,
+            lead_time_median: None,
+            hotfix_releases: 0,
+            change_failure_rate: None,
+            mttr_median: None,
+            per_month: months
+                .iter()
+                .map(|m| (m.clone(), usize::from(m == "2026-09") * 2 + usize::from(m == "2027-02")))
+                .collect(),
+        };
+        insta::assert_snapshot!(mermaid(&dora));
+        shipgate_testkit::mermaid::parse(&[mermaid(&dora)]).unwrap();
+    }
 }

@@ -79,7 +79,7 @@ fn versioned_repo() -> GitFixture {
 fn bump_writes_every_version_file_and_keeps_formatting() {
     let fixture = versioned_repo();
     let doc = json(&ok(run(&fixture, &["bump", "--json"])));
-    assert_eq!(doc["version"], "1.3.0");
+    assert_eq!(doc["release_version"], "1.3.0");
     let mut files: Vec<String> = doc["files"]
         .as_array()
         .unwrap()
@@ -215,7 +215,7 @@ fn cut_creates_the_release_branch_with_the_prepare_commit_pushes_and_opens_the_p
     let env = fake_env(&fake);
     let doc = json(&ok(run_env(&fixture, &["cut", "--push", "--pr", "--json"], &env)));
     assert_eq!(doc["branch"], "release/v1.3.0");
-    assert_eq!(doc["version"], "1.3.0");
+    assert_eq!(doc["release_version"], "1.3.0");
     assert_eq!(doc["pull_request"]["number"], 1);
     assert_eq!(fixture.run_git(&["branch", "--show-current"]).trim(), "release/v1.3.0");
     assert_eq!(
@@ -407,10 +407,11 @@ fn stats_reports_dora_metrics_from_tags() {
     assert_eq!(doc["hotfix_releases"], 1);
     let rate = doc["change_failure_rate"].as_f64().unwrap();
     assert!((rate - 1.0 / 3.0).abs() < 1e-9, "{rate}");
-    // Releases at steps 1, 4 and 6: 300 s apart end to end.
+    // Tagged at steps 2, 5 and 7: 300 s apart end to end.
     let per_week = doc["deployment_frequency_per_week"].as_f64().unwrap();
     assert!((per_week - 3.0 * 604_800.0 / 300.0).abs() < 1e-6, "{per_week}");
-    assert_eq!(doc["lead_time_median_seconds"], 0);
+    // Measured to the tag's date, one step after its commit: 60, 60, 60, 120, 120.
+    assert_eq!(doc["lead_time_median_seconds"], 60);
     assert_eq!(doc["mttr_median_seconds"], 180, "v1.0.1 came 3 minutes after v1.0.0");
     assert_eq!(doc["releases_per_month"], serde_json::json!({"2024-01": 3}));
 
@@ -432,6 +433,6 @@ fn stats_reports_dora_metrics_from_tags() {
     );
     assert!(table.contains("time to restore (median)        3m"), "{table}");
     let markdown = std::fs::read_to_string(summary).unwrap();
-    assert!(markdown.contains("```mermaid\nxychart-beta"), "{markdown}");
-    assert!(markdown.contains("bar [3]"), "{markdown}");
+    insta::assert_snapshot!(markdown);
+    assert_eq!(shipgate_testkit::mermaid::assert_charts_parse(&markdown), 1);
 }

@@ -613,6 +613,12 @@ impl Summary {
         self.block(&format!("{fence}{language}\n{code}\n{fence}"))
     }
 
+    /// The banner of a `--dry-run` summary, so it cannot pass for a real run:
+    /// `what` says what did not happen ("nothing was tagged or pushed").
+    pub fn dry_run(&mut self, what: &str) -> &mut Self {
+        self.block(&format!("> [!NOTE]\n> **Dry run:** {what}."))
+    }
+
     /// A mermaid diagram.
     pub fn mermaid(&mut self, diagram: &str) -> &mut Self {
         self.code_block("mermaid", diagram)

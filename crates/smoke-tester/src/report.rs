@@ -41,6 +41,9 @@ pub struct Decision {
     pub breach: Option<Breach>,
     pub error_rate_percent: f64,
     pub p95_ms: f64,
+    /// The p95 latency above which the verdict is a rollback, drawn on the chart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p95_limit_ms: Option<f64>,
     /// Named statistics: `overall` and `window` for watch, `canary` and `baseline` for compare.
     pub stats: BTreeMap<String, Stats>,
     /// `compare`'s significance tests: p-values and effect sizes.
@@ -332,7 +335,8 @@ impl Report {
         if let Some(analysis) = &self.prometheus {
             analysis.add_to_summary(&mut summary);
         }
-        if let Some(chart) = latency_chart(&self.series) {
+        let limit = self.decision.as_ref().and_then(|d| d.p95_limit_ms);
+        if let Some(chart) = latency_chart(&self.series, limit) {
             summary.mermaid(&chart);
         }
         summary
@@ -441,8 +445,16 @@ fn escape_markdown(text: &str) -> String {
 /// Most points on the chart: more would be unreadable in a summary.
 const CHART_BUCKETS: usize = 30;
 
-/// A mermaid `xychart-beta` of p95 latency per time bucket, one line per series.
-pub fn latency_chart(series: &[Series]) -> Option<String> {
+/// Line colours, in plot order, dark enough to read on GitHub's white
+/// background; the limit is always the last line and always red.
+const SERIES_COLOURS: [(&str, &str); 2] = [("#0550ae", "blue"), ("#bc4c00", "orange")];
+const LIMIT_COLOUR: (&str, &str) = ("#cf222e", "red");
+
+/// A mermaid `xychart-beta` of p95 latency per time bucket, one line per
+/// series plus a flat line at `limit_ms`. The x axis is numeric (seconds
+/// since the start), so no two points share a label; mermaid has no legend,
+/// so the title names each line by its colour.
+pub fn latency_chart(series: &[Series], limit_ms: Option<f64>) -> Option<String> {
     let end = series
         .iter()
         .flat_map(|s| s.samples.iter().map(|sample| sample.at))
@@ -450,11 +462,11 @@ pub fn latency_chart(series: &[Series]) -> Option<String> {
     let total = end.as_secs_f64().max(0.001);
     let buckets = CHART_BUCKETS
         .min(series.iter().map(|s| s.samples.len()).max().unwrap_or(1))
-        .max(1);
+        .max(2);
     let width = total / buckets as f64;
     let mut lines = Vec::new();
-    let mut highest: f64 = 1.0;
-    for one in series {
+    let mut highest: f64 = limit_ms.unwrap_or(1.0).max(1.0);
+    for one in series.iter().take(SERIES_COLOURS.len()) {
         let mut per_bucket: Vec<Vec<f64>> = vec![Vec::new(); buckets];
         for sample in &one.samples {
             let index = ((sample.at.as_secs_f64() / width) as usize).min(buckets - 1);
@@ -471,14 +483,23 @@ pub fn latency_chart(series: &[Series]) -> Option<String> {
             .collect();
         lines.push(format!("    line [{}]", values.join(", ")));
     }
-    let labels: Vec<String> = (0..buckets)
-        .map(|index| format!("\"{:.0}s\"", (index as f64 + 1.0) * width))
+    let mut palette: Vec<&str> = SERIES_COLOURS.iter().take(lines.len()).map(|(hex, _)| *hex).collect();
+    let mut legend: Vec<String> = series
+        .iter()
+        .zip(SERIES_COLOURS)
+        .map(|(one, (_, colour))| format!("{} ({colour})", one.name))
         .collect();
-    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    if let Some(limit) = limit_ms {
+        lines.push(format!("    line [{}]", vec![format!("{limit:.1}"); buckets].join(", ")));
+        palette.push(LIMIT_COLOUR.0);
+        legend.push(format!("limit {limit:.0} ms ({})", LIMIT_COLOUR.1));
+    }
     let mut chart = format!(
-        "xychart-beta\n    title \"p95 latency over time ({})\"\n    x-axis [{}]\n    y-axis \"latency (ms)\" 0 --> {}\n",
-        names.join(" vs "),
-        labels.join(", "),
+        "---\nconfig:\n  themeVariables:\n    xyChart:\n      plotColorPalette: \"{}\"\n---\nxychart-beta\n    title \"p95 latency: {}\"\n    x-axis \"seconds since start\" {:.1} --> {:.1}\n    y-axis \"p95 latency (ms)\" 0 --> {}\n",
+        palette.join(", "),
+        legend.join(", "),
+        width,
+        total,
         (highest * 1.2).ceil()
     );
     chart.push_str(&lines.join("\n"));
@@ -558,6 +579,7 @@ mod tests {
                 breach: None,
                 error_rate_percent: stats.error_rate_percent,
                 p95_ms: stats.p95_ms,
+                p95_limit_ms: Some(5000.0),
                 stats: BTreeMap::from([("window".to_owned(), stats)]),
                 statistics: None,
                 duration_ms: 1000,
@@ -585,7 +607,7 @@ mod tests {
             markdown.contains("| window | 10 | 10.0% | 20 ms | 20 ms | 20 ms |"),
             "{markdown}"
         );
-        assert!(markdown.contains("```mermaid\nxychart-beta\n"), "{markdown}");
+        assert_eq!(shipgate_testkit::mermaid::assert_charts_parse(&markdown), 1);
         let written = std::fs::read_to_string(&outputs).unwrap();
         for name in [
             "passed<<",
@@ -608,15 +630,31 @@ mod tests {
                 ok: true,
             })
             .collect();
-        let chart = latency_chart(&[Series {
-            name: "canary".into(),
-            samples,
-        }])
+        let baseline: Vec<Sample> = samples
+            .iter()
+            .map(|s| Sample {
+                latency: Duration::from_millis(12),
+                ..*s
+            })
+            .collect();
+        let chart = latency_chart(
+            &[
+                Series {
+                    name: "canary".into(),
+                    samples,
+                },
+                Series {
+                    name: "baseline".into(),
+                    samples: baseline,
+                },
+            ],
+            Some(80.0),
+        )
         .unwrap();
-        assert!(chart.starts_with("xychart-beta\n"), "{chart}");
-        assert!(chart.contains("x-axis [\"0s\", "), "{chart}");
+        insta::assert_snapshot!(chart);
+        shipgate_testkit::mermaid::parse(std::slice::from_ref(&chart)).unwrap();
         let line = chart.lines().find(|l| l.trim_start().starts_with("line [")).unwrap();
         assert_eq!(line.matches(',').count(), CHART_BUCKETS - 1, "{line}");
-        assert_eq!(latency_chart(&[]), None);
+        assert_eq!(latency_chart(&[], None), None);
     }
 }

@@ -292,6 +292,7 @@ pub async fn watch(
         breach,
         error_rate_percent: window.error_rate_percent,
         p95_ms: window.p95_ms,
+        p95_limit_ms: Some(thresholds.max_p95.as_secs_f64() * 1000.0),
         stats: BTreeMap::from([("overall".to_owned(), overall), ("window".to_owned(), window)]),
         statistics: None,
         duration_ms: elapsed.as_millis() as u64,

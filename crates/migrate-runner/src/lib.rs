@@ -71,7 +71,12 @@ pub struct TargetArgs {
     #[arg(long, value_name = "TABLE")]
     pub table: Option<String>,
     /// Deployment environment whose policy applies [default: the branch's environment in Actions, else development]
-    #[arg(long = "environment", alias = "env", env = "SHIPGATE_ENVIRONMENT", value_name = "ENV")]
+    #[arg(
+        long = "environment",
+        alias = "env",
+        env = "SHIPGATE_ENVIRONMENT",
+        value_name = "ENV"
+    )]
     pub environment: Option<String>,
     /// How long to wait for another run's lock (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]

@@ -131,7 +131,9 @@ pub fn run(
     }
     let shown: Vec<String> = files.iter().map(|(path, _)| path.display().to_string()).collect();
     if ui.json {
-        ui.print_json(&json!({"format": format.as_str(), "migration_version": version, "files": shown, "dry_run": dry_run}))?;
+        ui.print_json(
+            &json!({"format": format.as_str(), "migration_version": version, "files": shown, "dry_run": dry_run}),
+        )?;
     } else {
         let verb = if dry_run { "would create" } else { "created" };
         ui.print(&shown.iter().map(|file| format!("{verb} {file}\n")).collect::<String>())?;

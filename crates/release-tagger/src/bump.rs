@@ -341,7 +341,9 @@ pub fn run(project: &Project, args: &BumpArgs) -> Result<ExitCode> {
             None => {
                 project.ui.info("nothing to release: no version to write");
                 if project.ui.json {
-                    project.ui.print_json(&json!({ "release_version": null, "files": [] }))?;
+                    project
+                        .ui
+                        .print_json(&json!({ "release_version": null, "files": [] }))?;
                 }
                 return Ok(ExitCode::Ok);
             }

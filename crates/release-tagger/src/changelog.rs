@@ -497,7 +497,9 @@ fn summary(output: Option<&Path>, text: &str, section: Option<(&Section, &str)>,
     }
     if let Some(path) = output {
         let verb = if dry_run { "Would write" } else { "Written to" };
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         summary.paragraph(&format!("{verb} `{name}`."));
     }
     summary.raw(markdown);

@@ -274,13 +274,21 @@ pub fn apply_bump(base: Option<&Version>, bump: Bump) -> Version {
 /// commits that drove it.
 pub fn summary(plan: &Plan) -> String {
     let mut summary = shipgate_core::actions::Summary::new();
-    let current = plan.current.as_ref().map_or_else(|| "none".to_owned(), |t| t.name.clone());
+    let current = plan
+        .current
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |t| t.name.clone());
     match (&plan.next, &plan.tag) {
         (Some(next), Some(tag)) => {
             summary.heading(2, &format!("Next release: {tag}"));
             summary.table(
                 &["current", "next", "bump", "why"],
-                &[vec![current, next.to_string(), plan.bump.as_str().to_owned(), plan.bump_reason.clone()]],
+                &[vec![
+                    current,
+                    next.to_string(),
+                    plan.bump.as_str().to_owned(),
+                    plan.bump_reason.clone(),
+                ]],
             );
             let rows: Vec<Vec<String>> = plan
                 .driving()
@@ -403,7 +411,10 @@ pub(crate) mod tests {
         assert_eq!(minor.next.as_ref().map(ToString::to_string).as_deref(), Some("0.5.0"));
         // The reported kind is the one applied: 0.4.2 → 0.5.0 is a minor bump.
         assert_eq!(minor.bump, Bump::Minor);
-        assert_eq!(minor.bump_reason, "a breaking change before 1.0.0 bumps the minor version");
+        assert_eq!(
+            minor.bump_reason,
+            "a breaking change before 1.0.0 bumps the minor version"
+        );
         assert_eq!(minor.to_json()["bump"], "minor");
 
         let mut config = Config::default();
@@ -411,7 +422,11 @@ pub(crate) mod tests {
         let plan = plan(&project_with(&fixture, config), None).unwrap();
         assert_eq!(plan.next.unwrap().to_string(), "1.0.0");
         assert_eq!(plan.bump, Bump::Major);
-        assert!(plan.bump_reason.starts_with("breaking change in "), "{}", plan.bump_reason);
+        assert!(
+            plan.bump_reason.starts_with("breaking change in "),
+            "{}",
+            plan.bump_reason
+        );
     }
 
     #[test]

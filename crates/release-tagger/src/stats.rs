@@ -251,7 +251,10 @@ mod tests {
     #[test]
     fn months_without_a_release_are_in_the_chart() {
         let months = months_between(at("2026-09-30T23:00:00Z"), at("2027-02-01T00:00:00Z"));
-        assert_eq!(months, ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]);
+        assert_eq!(
+            months,
+            ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]
+        );
         let dora = Dora {
             releases: 3,
             first: Some(at("2026-09-30T23:00:00Z")),

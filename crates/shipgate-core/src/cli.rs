@@ -178,8 +178,7 @@ fn print_json_document(value: &serde_json::Value) -> Result<()> {
 
 /// The fields `--json` documents collect until [`main_entry`] prints the
 /// envelope; `None` outside `main_entry`.
-static PENDING_JSON: std::sync::Mutex<Option<serde_json::Map<String, serde_json::Value>>> =
-    std::sync::Mutex::new(None);
+static PENDING_JSON: std::sync::Mutex<Option<serde_json::Map<String, serde_json::Value>>> = std::sync::Mutex::new(None);
 
 /// What [`parse_from`] saw on the command line, for the envelope.
 #[derive(Debug, Clone, Default)]
@@ -319,7 +318,8 @@ where
                     }
                     let runtime = actions::Runtime::detect();
                     if runtime.in_actions() {
-                        runtime.error(&actions::Annotation::new(&report.cause).title(format!("{} failed", report.tool)));
+                        runtime
+                            .error(&actions::Annotation::new(&report.cause).title(format!("{} failed", report.tool)));
                     }
                     std::process::exit(ExitCode::Usage.code().into());
                 }
@@ -445,7 +445,14 @@ pub fn main_entry(tool: &Tool, run: impl FnOnce() -> anyhow::Result<ExitCode>) -
     let code = finish(tool, &runtime, result);
     let fields = PENDING_JSON.lock().ok().and_then(|mut pending| pending.take());
     if let Some(fields) = fields {
-        let document = json_envelope(tool.name, tool.version, &invocation.command, code, fields, error.as_deref());
+        let document = json_envelope(
+            tool.name,
+            tool.version,
+            &invocation.command,
+            code,
+            fields,
+            error.as_deref(),
+        );
         if let Err(e) = print_json_document(&document) {
             report_error(tool, &runtime, &anyhow::Error::new(e));
             return ExitCode::External.into();
@@ -479,7 +486,11 @@ pub fn exit_code_of(error: &anyhow::Error) -> ExitCode {
 fn report_error(tool: &Tool, runtime: &actions::Runtime, error: &anyhow::Error) {
     let line = error_line(error);
     let style = anstyle::AnsiColor::Red.on_default().bold();
-    write_stderr_line(&format!("{}: {style}error:{style:#} {}", tool.name, actions::redact(&line)));
+    write_stderr_line(&format!(
+        "{}: {style}error:{style:#} {}",
+        tool.name,
+        actions::redact(&line)
+    ));
     if runtime.in_actions() {
         runtime.error(&actions::Annotation::new(line).title(format!("{} failed", tool.name)));
     }
@@ -631,8 +642,12 @@ fn exit_code_meaning(code: ExitCode) -> &'static str {
     match code {
         ExitCode::Ok => "Success: every check passed, or the command did what it was asked.",
         ExitCode::CheckFailed => "A check or policy failed: the tool ran fine and its verdict is no.",
-        ExitCode::Usage => "Bad usage, configuration or input: unknown flags, an invalid shipgate.toml, unreadable files.",
-        ExitCode::External => "An external system (git remote, GitHub, a database, an HTTP service) failed after retries.",
+        ExitCode::Usage => {
+            "Bad usage, configuration or input: unknown flags, an invalid shipgate.toml, unreadable files."
+        }
+        ExitCode::External => {
+            "An external system (git remote, GitHub, a database, an HTTP service) failed after retries."
+        }
     }
 }
 
@@ -653,9 +668,18 @@ fn environment_of(command: &clap::Command) -> Vec<(String, String)> {
     let mut variables: Vec<(String, String)> = seen.into_iter().collect();
     variables.extend(
         [
-            ("SHIPGATE_<SECTION>_<KEY>", "Overrides one shipgate.toml key, e.g. SHIPGATE_RELEASE_TAG_PREFIX."),
-            ("GITHUB_ACTIONS", "When `true`: write outputs, the job summary and annotations (::error) for GitHub Actions."),
-            ("GITHUB_TOKEN, GH_TOKEN", "The token for GitHub API calls, when the command makes any."),
+            (
+                "SHIPGATE_<SECTION>_<KEY>",
+                "Overrides one shipgate.toml key, e.g. SHIPGATE_RELEASE_TAG_PREFIX.",
+            ),
+            (
+                "GITHUB_ACTIONS",
+                "When `true`: write outputs, the job summary and annotations (::error) for GitHub Actions.",
+            ),
+            (
+                "GITHUB_TOKEN, GH_TOKEN",
+                "The token for GitHub API calls, when the command makes any.",
+            ),
             ("NO_COLOR", "When set, never use colour (same as --color never)."),
         ]
         .map(|(name, meaning)| (name.to_owned(), meaning.to_owned())),
@@ -767,7 +791,10 @@ mod tests {
     #[test]
     fn the_color_flag_is_read_before_parsing() {
         let args = |words: &[&str]| words.iter().map(Into::into).collect::<Vec<std::ffi::OsString>>();
-        assert_eq!(color_from_args(&args(&["t", "--help", "--color", "never"])), ColorWhen::Never);
+        assert_eq!(
+            color_from_args(&args(&["t", "--help", "--color", "never"])),
+            ColorWhen::Never
+        );
         assert_eq!(color_from_args(&args(&["t", "--color=always", "x"])), ColorWhen::Always);
         assert_eq!(color_from_args(&args(&["t", "--", "--color=never"])), ColorWhen::Auto);
     }

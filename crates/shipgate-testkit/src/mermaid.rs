@@ -60,7 +60,10 @@ pub fn parse(diagrams: &[String]) -> Result<()> {
                     report.push_str(&format!("{line}\n--- diagram\n{diagram}\n"));
                 }
             }
-            bail!("mermaid cannot parse a chart:\n{report}{}", String::from_utf8_lossy(&output.stderr))
+            bail!(
+                "mermaid cannot parse a chart:\n{report}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
         }
     }
 }

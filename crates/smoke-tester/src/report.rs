@@ -490,7 +490,10 @@ pub fn latency_chart(series: &[Series], limit_ms: Option<f64>) -> Option<String>
         .map(|(one, (_, colour))| format!("{} ({colour})", one.name))
         .collect();
     if let Some(limit) = limit_ms {
-        lines.push(format!("    line [{}]", vec![format!("{limit:.1}"); buckets].join(", ")));
+        lines.push(format!(
+            "    line [{}]",
+            vec![format!("{limit:.1}"); buckets].join(", ")
+        ));
         palette.push(LIMIT_COLOUR.0);
         legend.push(format!("limit {limit:.0} ms ({})", LIMIT_COLOUR.1));
     }

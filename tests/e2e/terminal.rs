@@ -80,7 +80,9 @@ fn smoke_tester_watch_leaves_no_bar_behind() {
     let screen = run.screen.join("\n");
     assert!(!screen.contains("watching ["), "the bar is cleared:\n{screen}");
     assert!(
-        run.screen.iter().all(|row| !row.contains('[') && !row.contains("s left")),
+        run.screen
+            .iter()
+            .all(|row| !row.contains('[') && !row.contains("s left")),
         "no fragment of the bar on any line:\n{screen}"
     );
 }

@@ -271,9 +271,16 @@ fn ensure_node_tools(tools_dir: &Path) -> Result<PathBuf> {
         && NPM
             .iter()
             .filter(|spec| {
-                ["@commitlint/", "eslint@", "@microsoft/", "mermaid@", "jsdom@", "marked@"]
-                    .iter()
-                    .any(|prefix| spec.starts_with(prefix))
+                [
+                    "@commitlint/",
+                    "eslint@",
+                    "@microsoft/",
+                    "mermaid@",
+                    "jsdom@",
+                    "marked@",
+                ]
+                .iter()
+                .any(|prefix| spec.starts_with(prefix))
             })
             .all(|spec| npm_version_matches(&modules, spec));
     if !present {

@@ -15,7 +15,7 @@ use shipgate_core::git::short;
 
 use crate::Project;
 use crate::history::{Bump, Change, ReleaseTag, TagIndex, release_history, scan_range};
-use crate::next::{apply_bump, plan};
+use crate::next::{apply_bump, effective_bump, plan};
 
 /// The built-in section template: Keep a Changelog headings, one bullet
 /// per commit.
@@ -357,13 +357,11 @@ pub fn all_sections(project: &Project, url: Option<&str>) -> Result<Vec<Section>
     // stable release reachable from HEAD, which is the line's last.
     let unreleased = history.ranges.last().map(|scan| scan.bump()).unwrap_or(Bump::None);
     if unreleased != Bump::None {
-        let version = apply_bump(
-            previous.map(|t| &t.version),
-            unreleased,
-            &project.config,
-            &mut Vec::new(),
-        );
-        let changes = &history.ranges[history.line.len()].changes;
+        let scan = &history.ranges[history.line.len()];
+        let base = previous.map(|t| &t.version);
+        let (bump, _) = effective_bump(base, unreleased, &project.config, scan);
+        let version = apply_bump(base, bump);
+        let changes = &scan.changes;
         sections.push(build_section(
             project,
             changes,

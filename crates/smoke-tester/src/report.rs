@@ -62,6 +62,8 @@ impl Decision {
             breach: None,
             error_rate_percent: analysis.last_value("error rate").unwrap_or(0.0) * 100.0,
             p95_ms: analysis.last_value("p95").unwrap_or(0.0) * 1000.0,
+            // Prometheus' own charts draw each query's threshold.
+            p95_limit_ms: None,
             stats: BTreeMap::new(),
             statistics: None,
             duration_ms: analysis

@@ -16,6 +16,7 @@ use serde::Serialize;
 use shipgate_core::actions::Summary;
 use shipgate_core::exit::Result;
 
+use crate::chart::{LIMIT_COLOUR, SERIES_COLOURS, front_matter};
 use crate::prometheus::Prometheus;
 
 /// The three ends of an analysis, and the `verdict` output.
@@ -379,8 +380,8 @@ fn show(unit: Unit, value: Option<f64>) -> String {
     value.map_or_else(|| "no data".to_owned(), |value| unit.show(value))
 }
 
-/// A mermaid `xychart-beta` of one query (first line) and its threshold
-/// (second line) per measurement, on a numeric time axis.
+/// A mermaid `xychart-beta` of one query and its threshold per
+/// measurement, on a numeric time axis, in the summary charts' colours.
 pub fn threshold_chart(run: &TriggerRun) -> Option<String> {
     let last = run.measurements.last()?;
     let unit = run.trigger.unit;
@@ -407,8 +408,11 @@ pub fn threshold_chart(run: &TriggerRun) -> Option<String> {
         ""
     };
     let end = (last.at_ms as f64 / 1000.0).ceil().max(1.0);
+    let (value_hex, value_colour) = SERIES_COLOURS[0];
+    let (limit_hex, limit_colour) = LIMIT_COLOUR;
     Some(format!(
-        "xychart-beta\n    title \"{} (first line) vs threshold (second line){gaps}\"\n    x-axis \"seconds\" 0 --> {end}\n    y-axis \"{} ({})\" 0 --> {top}\n    line [{}]\n    line [{}]\n",
+        "{}xychart-beta\n    title \"{} ({value_colour}) vs threshold ({limit_colour}){gaps}\"\n    x-axis \"seconds\" 0 --> {end}\n    y-axis \"{} ({})\" 0 --> {top}\n    line [{}]\n    line [{}]\n",
+        front_matter(&[value_hex, limit_hex]),
         run.trigger.name,
         run.trigger.name,
         unit.axis(),
@@ -581,20 +585,33 @@ mod tests {
         analysis.record(at(1), &[(Some(0.25), Some(0.05)), (Some(f64::INFINITY), Some(5.0))]);
         analysis.record(at(2), &[(Some(0.5), Some(0.05)), (Some(0.3), Some(5.0))]);
         let charts: Vec<String> = analysis.triggers.iter().filter_map(threshold_chart).collect();
-        insta::assert_snapshot!(charts.join("\n"), @r#"
+        shipgate_testkit::mermaid::parse(&charts).expect("mermaid parses the threshold charts");
+        insta::assert_snapshot!(charts.join("\n"), @r##"
+        ---
+        config:
+          themeVariables:
+            xyChart:
+              plotColorPalette: "#0550ae, #cf222e"
+        ---
         xychart-beta
-            title "error rate (first line) vs threshold (second line)"
+            title "error rate (blue) vs threshold (red)"
             x-axis "seconds" 0 --> 2
             y-axis "error rate (percent)" 0 --> 60
             line [0.00, 25.00, 50.00]
             line [5.00, 5.00, 5.00]
 
+        ---
+        config:
+          themeVariables:
+            xyChart:
+              plotColorPalette: "#0550ae, #cf222e"
+        ---
         xychart-beta
-            title "p95 (first line) vs threshold (second line), no data as 0"
+            title "p95 (blue) vs threshold (red), no data as 0"
             x-axis "seconds" 0 --> 2
             y-axis "p95 (ms)" 0 --> 6000
             line [0, 6000.00, 300.00]
             line [5000.00, 5000.00, 5000.00]
-        "#);
+        "##);
     }
 }

@@ -19,6 +19,7 @@ use shipgate_core::url_redaction::{redact_in_text, redact_str};
 
 pub mod analysis;
 pub mod assertions;
+pub mod chart;
 pub mod check;
 pub mod checks;
 pub mod compare;

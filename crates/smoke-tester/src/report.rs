@@ -12,6 +12,7 @@ use shipgate_core::cli::Ui;
 use shipgate_core::exit::{Error, ExitCode, Result};
 
 use crate::analysis::{Analysis, Verdict};
+use crate::chart::{LIMIT_COLOUR, SERIES_COLOURS, front_matter};
 use crate::checks::CheckOutcome;
 use crate::window::{Breach, Sample, Stats};
 
@@ -447,11 +448,6 @@ fn escape_markdown(text: &str) -> String {
 /// Most points on the chart: more would be unreadable in a summary.
 const CHART_BUCKETS: usize = 30;
 
-/// Line colours, in plot order, dark enough to read on GitHub's white
-/// background; the limit is always the last line and always red.
-const SERIES_COLOURS: [(&str, &str); 2] = [("#0550ae", "blue"), ("#bc4c00", "orange")];
-const LIMIT_COLOUR: (&str, &str) = ("#cf222e", "red");
-
 /// A mermaid `xychart-beta` of p95 latency per time bucket, one line per
 /// series plus a flat line at `limit_ms`. The x axis is numeric (seconds
 /// since the start), so no two points share a label; mermaid has no legend,
@@ -500,8 +496,8 @@ pub fn latency_chart(series: &[Series], limit_ms: Option<f64>) -> Option<String>
         legend.push(format!("limit {limit:.0} ms ({})", LIMIT_COLOUR.1));
     }
     let mut chart = format!(
-        "---\nconfig:\n  themeVariables:\n    xyChart:\n      plotColorPalette: \"{}\"\n---\nxychart-beta\n    title \"p95 latency: {}\"\n    x-axis \"seconds since start\" {:.1} --> {:.1}\n    y-axis \"p95 latency (ms)\" 0 --> {}\n",
-        palette.join(", "),
+        "{}xychart-beta\n    title \"p95 latency: {}\"\n    x-axis \"seconds since start\" {:.1} --> {:.1}\n    y-axis \"p95 latency (ms)\" 0 --> {}\n",
+        front_matter(&palette),
         legend.join(", "),
         width,
         total,

@@ -142,9 +142,10 @@ fn watch_calls_a_rollback_within_the_failure_limit_once_the_service_goes_bad() {
     let summary = run.summary();
     assert!(summary.starts_with("### smoke-tester watch: rollback\n"), "{summary}");
     assert!(
-        summary.contains("```mermaid\nxychart-beta\n    title \"error rate (first line) vs threshold (second line)\""),
+        summary.contains("xychart-beta\n    title \"error rate (blue) vs threshold (red)\""),
         "{summary}"
     );
+    assert_eq!(shipgate_testkit::mermaid::assert_charts_parse(&summary), 2);
 }
 
 #[test]

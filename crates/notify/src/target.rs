@@ -835,7 +835,7 @@ mod tests {
     fn display_names_never_show_secrets() {
         let raw = "https://hooks.slack.com/services/T0/B0/SecretSecretSecret42";
         let target = parse(raw, None, None).unwrap();
-        assert_eq!(target.name, "slack https://hooks.slack.com/***");
+        assert_eq!(target.name, "slack https://hooks.slack.com/*** #e8fe26");
         let target = parse(&format!("pagerduty://{KEY}"), None, None).unwrap();
         assert!(!target.name.contains(KEY), "{}", target.name);
     }

@@ -161,7 +161,7 @@ fn watch_rolls_back_on_a_known_error_pattern_and_stops_early() {
     assert!(outputs["p95-ms"].parse::<f64>().unwrap() < 5000.0);
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("### smoke-tester watch: rollback"), "{summary}");
-    assert!(summary.contains("```mermaid\nxychart-beta\n"), "{summary}");
+    assert_eq!(shipgate_testkit::mermaid::assert_charts_parse(&summary), 1);
     assert!(summary.contains("| window | 30 | 10.0% |"), "{summary}");
 }
 
@@ -281,8 +281,11 @@ fn compare_fails_a_canary_worse_than_its_baseline() {
         outputs["reason"]
     );
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary.contains("xychart-beta"), "{summary}");
-    assert!(summary.contains("(canary vs baseline)"), "{summary}");
+    assert_eq!(shipgate_testkit::mermaid::assert_charts_parse(&summary), 1);
+    assert!(
+        summary.contains("title \"p95 latency: canary (blue), baseline (orange), limit "),
+        "{summary}"
+    );
 
     let output = smoke_tester(
         dir.path(),

@@ -191,9 +191,18 @@ fn a_failed_run_prints_the_table_then_one_error_line_like_every_tool() {
 
     let local = Runner::local().run(&args);
     assert_eq!(local.code, 1, "{local:#?}");
-    let hints: Vec<&str> = local.stderr.lines().take(2).filter_map(|line| line.split(" #").nth(1)).collect();
+    let hints: Vec<&str> = local
+        .stderr
+        .lines()
+        .take(2)
+        .filter_map(|line| line.split(" #").nth(1))
+        .collect();
     assert_eq!(hints.len(), 2, "{}", local.stderr);
-    assert_ne!(hints[0][..6], hints[1][..6], "two targets on one host get different hints");
+    assert_ne!(
+        hints[0][..6],
+        hints[1][..6],
+        "two targets on one host get different hints"
+    );
     insta::with_settings!({ filters => ports.clone() }, {
         insta::assert_snapshot!("failed_run_stderr", local.stderr);
     });

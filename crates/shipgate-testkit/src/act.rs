@@ -57,6 +57,9 @@ pub struct ActOptions {
     /// The workflow to run, relative to the repository; `None` is
     /// `.github/workflows/e2e.yml`. Lets one repository hold several callers.
     pub workflow: Option<String>,
+    /// Directories searched before the host's `PATH` in every step, so a
+    /// caller's plain `python` or `bandit` finds the installed test tools.
+    pub path_first: Vec<PathBuf>,
 }
 
 impl ActOptions {
@@ -90,6 +93,12 @@ impl ActOptions {
     /// Runs this workflow file (relative to the repository) instead of `e2e.yml`.
     pub fn workflow(mut self, relative: &str) -> Self {
         self.workflow = Some(relative.to_string());
+        self
+    }
+
+    /// Puts `dir` before the host's `PATH` (after directories added earlier).
+    pub fn path_first(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.path_first.push(dir.into());
         self
     }
 }
@@ -230,7 +239,7 @@ impl ActRepo {
             // A fresh HOME keeps any ~/.actrc and act's cache of the developer
             // out of the run; PATH is all the job needs from outside.
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", job_path(&options.path_first))
             .env("HOME", &self.home)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -268,6 +277,13 @@ impl ActRepo {
     }
 }
 
+/// The host's `PATH` behind `first`: act's host runner hands it to every step.
+fn job_path(first: &[PathBuf]) -> std::ffi::OsString {
+    let host = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = first.iter().cloned().chain(std::env::split_paths(&host));
+    std::env::join_paths(dirs).expect("no `:` in the PATH directories")
+}
+
 /// Where callers and the reusable workflows find shipgate on GitHub.
 pub const SHIPGATE_REPOSITORY: &str = "shipgate/shipgate";
 
@@ -286,10 +302,15 @@ fn copy_shipgate_checkout(source: &Path, checkout: &Path) {
     copy_dir(&source.join(".github/workflows"), &checkout.join(".github/workflows"));
 }
 
-/// Actions the reusable workflows use that act, offline, cannot fetch; each
-/// resolves to a stand-in under `act-stubs/<owner>/<name>` that records what
-/// it was given under `$RESULT_DIR`.
-const STUBBED_ACTIONS: [&str; 1] = ["actions/upload-artifact"];
+/// Actions the reusable workflows use that act, offline, cannot fetch (and
+/// code scanning, which act does not have); each resolves to a stand-in
+/// under `act-stubs/<owner>/<name>` that records what it was given under
+/// `$RESULT_DIR` (download-artifact reads what upload-artifact kept there).
+const STUBBED_ACTIONS: [&str; 3] = [
+    "actions/upload-artifact",
+    "actions/download-artifact",
+    "github/codeql-action",
+];
 
 /// Every ref at which the workflows in `dirs` use `repository` (`@v1`, a
 /// pinned SHA, ...), so act can resolve each one to a local directory

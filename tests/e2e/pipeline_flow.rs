@@ -174,18 +174,16 @@ fn pull_request_payload(head_ref: &str, head: &str, base: &str, title: &str) -> 
     })
 }
 
-/// The caller `fixtures/pipeline_flow/<caller>` on a pull request into
-/// develop from `branch`: `files` are committed first (on develop), then
-/// the branch adds one commit with `message`. Returns the head commit too.
-fn pull_request_run(
-    caller: &str,
+/// A repository with the caller `workflow` on a pull request into develop
+/// from `branch`: `files` are committed first (on develop), then the branch
+/// adds one commit with `message`. Returns it with the base and head commits.
+fn pull_request_repo(
+    workflow: &Path,
     files: &[(String, String)],
     branch: &str,
     message: &str,
-    title: &str,
-    env: &[(&str, String)],
-) -> (ActRepo, ActRun, String) {
-    let repo = ActRepo::from_workflow_file(&workspace_root().join("fixtures/pipeline_flow").join(caller));
+) -> (ActRepo, String, String) {
+    let repo = ActRepo::from_workflow_file(workflow);
     for (path, contents) in files {
         repo.write_file(path, contents);
     }
@@ -199,17 +197,47 @@ fn pull_request_run(
     git(&dir, &["add", "--all"]);
     git(&dir, &["commit", "--quiet", "-m", message]);
     let head = git(&dir, &["rev-parse", "HEAD"]);
+    (repo, base, head)
+}
+
+/// Runs the repository's caller for the pull request `branch` → develop
+/// titled `title`, against a fresh fake GitHub; `configure` adds the run's
+/// own environment.
+fn run_pull_request(
+    repo: &ActRepo,
+    (branch, base, head): (&str, &str, &str),
+    title: &str,
+    configure: impl FnOnce(ActOptions) -> ActOptions,
+) -> ActRun {
     let github = FakeGitHub::start();
     github.state().add_repo(OWNER, NAME);
-    let mut options = ActOptions::event("pull_request")
-        .payload(pull_request_payload(branch, &head, &base, title))
+    let options = ActOptions::event("pull_request")
+        .payload(pull_request_payload(branch, head, base, title))
         .env("GITHUB_API_URL", github.url())
         .env("GITHUB_REPOSITORY", REPOSITORY)
         .secret("GITHUB_TOKEN", github.token());
-    for (name, value) in env {
-        options = options.env(name, value.clone());
-    }
-    let run = repo.run(&options);
+    repo.run(&configure(options))
+}
+
+/// The caller `fixtures/pipeline_flow/<caller>` on a pull request into
+/// develop from `branch` (see [`pull_request_repo`]), with `env` added to
+/// the run. Returns the head commit too.
+fn pull_request_run(
+    caller: &str,
+    files: &[(String, String)],
+    branch: &str,
+    message: &str,
+    title: &str,
+    env: &[(&str, String)],
+) -> (ActRepo, ActRun, String) {
+    let workflow = workspace_root().join("fixtures/pipeline_flow").join(caller);
+    let (repo, base, head) = pull_request_repo(&workflow, files, branch, message);
+    let run = run_pull_request(&repo, (branch, &base, &head), title, |mut options| {
+        for (name, value) in env {
+            options = options.env(name, value.clone());
+        }
+        options
+    });
     (repo, run, head)
 }
 
@@ -573,18 +601,7 @@ fn protection_drift_is_commented_on_schedule_and_applied_on_dispatch() {
 /// fixtures/scan/python-app, which has two high findings.
 #[test]
 fn high_bandit_findings_fail_the_security_scan_and_the_final_check() {
-    let app = workspace_root().join("fixtures/scan/python-app/app");
-    let files: Vec<(String, String)> = std::fs::read_dir(&app)
-        .expect("the fixture app")
-        .map(|entry| {
-            let path = entry.expect("a fixture file").path();
-            let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
-            (
-                format!("app/{name}"),
-                std::fs::read_to_string(&path).expect("a fixture file"),
-            )
-        })
-        .collect();
+    let files = fixture_files(&workspace_root().join("fixtures/scan/python-app/app"), "app");
     let bandit = shipgate_testkit::find_tool("bandit").expect("bandit");
     let (repo, run, _) = pull_request_run(
         "pr-checks-scan.yml",
@@ -641,4 +658,231 @@ fn high_bandit_findings_fail_the_security_scan_and_the_final_check() {
             checks.join("\n")
         );
     }
+}
+
+/// Every file under `dir`, as (`prefix/relative path`, contents).
+fn fixture_files(dir: &Path, prefix: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display())) {
+        let path = entry.expect("a fixture entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+        let relative = if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        if path.is_dir() {
+            files.extend(fixture_files(&path, &relative));
+        } else {
+            let contents = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            files.push((relative, contents));
+        }
+    }
+    files
+}
+
+/// The workflow commands (`::error …`, `::warning …`) `job` printed, in order.
+fn annotations_of(log: &str, job: &str) -> Vec<String> {
+    log.lines()
+        .filter(|line| from_job(line, job))
+        .filter_map(|line| {
+            ["::error", "::warning"]
+                .iter()
+                .filter_map(|command| line.find(command))
+                .min()
+                .map(|start| line[start..].to_owned())
+        })
+        .collect()
+}
+
+/// How each job of the run ended, from act's own `🏁  Job succeeded` or
+/// `Job failed` line (a failing step's last output lines can be lost under
+/// act; these never are), as `<calling job>/<job>: <outcome>`, sorted.
+/// Skipped jobs print nothing.
+fn job_outcomes(log: &str) -> Vec<String> {
+    let mut outcomes: Vec<String> = log
+        .lines()
+        .filter_map(|line| {
+            let (_, outcome) = line.split_once("🏁  Job ")?;
+            let label = line.strip_prefix('[')?.split(']').next()?.trim_end();
+            let (_, job) = label.split_once('/')?;
+            Some(format!("{job}: {}", outcome.trim()))
+        })
+        .collect();
+    outcomes.sort();
+    outcomes
+}
+
+/// examples/django's pr-checks caller, unchanged, over a Python app with
+/// planted Bandit findings (fixtures/scan/python-app) and its unit tests
+/// (fixtures/examples/django-app). The caller's commands install with
+/// `python -m pip` and run `bandit` and `pytest`: the tools venv comes
+/// first on PATH and pip may not reach an index, so they run the installed
+/// tools, and a pin that differs from the installed one fails the run.
+#[test]
+fn the_django_example_fails_on_bandit_findings_until_a_baseline_accepts_them() {
+    let example = workspace_root().join("examples/django");
+    let mut files = fixture_files(&workspace_root().join("fixtures/examples/django-app"), "");
+    files.extend(fixture_files(
+        &workspace_root().join("fixtures/scan/python-app/app"),
+        "app",
+    ));
+    let config = std::fs::read_to_string(example.join("shipgate.toml")).expect("the example's shipgate.toml");
+    files.push(("shipgate.toml".to_owned(), config.clone()));
+    let branch = "feature/upload";
+    let (repo, base, head) = pull_request_repo(
+        &example.join(".github/workflows/pr-checks.yml"),
+        &files,
+        branch,
+        "feat(upload): resume uploads",
+    );
+    let tools_venv = shipgate_testkit::find_tool("pytest")
+        .expect("pytest")
+        .parent()
+        .expect("the venv's bin")
+        .to_path_buf();
+    let offline_python = |options: ActOptions| {
+        options
+            .path_first(&tools_venv)
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    };
+    let started = std::time::Instant::now();
+    let run = run_pull_request(
+        &repo,
+        (branch, &base, &head),
+        "feat(upload): resume uploads",
+        offline_python,
+    );
+    eprintln!("django example, failing run: {:?}", started.elapsed());
+    assert!(!run.success, "pr-checks must fail; act output:\n{}", run.log);
+    assert_eq!(
+        output_in_log(&run.log, "tests", "percent").as_deref(),
+        Some("100.0"),
+        "the tests ran with coverage:\n{}",
+        run.log
+    );
+    assert_eq!(
+        output_in_log(&run.log, "security scan", "findings").as_deref(),
+        Some("2"),
+        "{}",
+        run.log
+    );
+    insta::assert_snapshot!(
+        "django_example_scan_annotations",
+        annotations_of(&run.log, "security scan").join("\n")
+    );
+    let kept = repo.results_dir().join("artifacts/sarif/bandit.sarif");
+    let sarif = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{} ({e}):\n{}", kept.display(), run.log));
+    assert!(sarif.contains("\"B602\""), "{sarif}");
+    insta::assert_snapshot!("django_example_failing_jobs", job_outcomes(&run.log).join("\n"));
+
+    // The team accepts the two high findings until a fix lands.
+    repo.write_file(
+        "shipgate.toml",
+        &format!("{config}\n[guard.scan]\nbaseline = \".github/scan-baseline.toml\"\n"),
+    );
+    repo.write_file(
+        ".github/scan-baseline.toml",
+        "[[accepted]]\nrule = \"B602\"\nlocation = \"app/jobs.py:12\"\nexpires = 2099-12-31\nreason = \"hooks are admin-defined\"\n\n\
+         [[accepted]]\nrule = \"B324\"\nlocation = \"app/jobs.py:17\"\nexpires = 2099-12-31\nreason = \"cache keys, not passwords\"\n",
+    );
+    std::fs::remove_dir_all(repo.results_dir().join("artifacts")).expect("clearing the kept artifacts");
+    repo.git(&["add", "--all"]);
+    repo.git(&[
+        "commit",
+        "--quiet",
+        "-m",
+        "chore(security): accept the hook and cache findings",
+    ]);
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let started = std::time::Instant::now();
+    let run = run_pull_request(
+        &repo,
+        (branch, &base, &head),
+        "feat(upload): resume uploads",
+        offline_python,
+    );
+    eprintln!("django example, passing run: {:?}", started.elapsed());
+    assert_ran(&run, "pr-checks with the baseline");
+    assert_eq!(
+        output_in_log(&run.log, "security scan", "findings").as_deref(),
+        Some("0"),
+        "{}",
+        run.log
+    );
+    insta::assert_snapshot!("django_example_passing_jobs", job_outcomes(&run.log).join("\n"));
+    // The example's second job hands the kept SARIF to code scanning.
+    let uploaded = repo.results_dir().join("code-scanning");
+    assert_eq!(
+        std::fs::read_to_string(uploaded.join("category")).unwrap_or_else(|e| panic!("no upload ({e}):\n{}", run.log)),
+        "shipgate-scan"
+    );
+    let uploaded_sarif = std::fs::read_to_string(uploaded.join("files/bandit.sarif")).expect("the uploaded SARIF");
+    assert_eq!(
+        uploaded_sarif,
+        std::fs::read_to_string(repo.results_dir().join("artifacts/sarif/bandit.sarif")).expect("the kept SARIF"),
+        "code scanning gets the SARIF pr-checks kept"
+    );
+}
+
+/// examples/nextjs's pr-checks caller, unchanged, over a JavaScript app
+/// whose code ESLint's security rules flag (fixtures/scan/js-app: two
+/// `error` and two `warn` rules) with its unit tests and npm lockfile
+/// (fixtures/examples/nextjs-app, whose `typecheck` and `test` scripts use
+/// Node's own checker and test runner). The caller's `npm ci` installs
+/// ESLint and its SARIF formatter from the npm registry, into a cache
+/// shared by the run's three jobs.
+#[test]
+fn the_nextjs_example_fails_on_eslint_errors_through_the_sarif_gate() {
+    let example = workspace_root().join("examples/nextjs");
+    let mut files = fixture_files(&workspace_root().join("fixtures/examples/nextjs-app"), "");
+    files.extend(fixture_files(&workspace_root().join("fixtures/scan/js-app"), ""));
+    let config = std::fs::read_to_string(example.join("shipgate.toml")).expect("the example's shipgate.toml");
+    files.push(("shipgate.toml".to_owned(), config));
+    let branch = "feature/widgets";
+    let (repo, base, head) = pull_request_repo(
+        &example.join(".github/workflows/pr-checks.yml"),
+        &files,
+        branch,
+        "feat(widgets): evaluate formulas",
+    );
+    let started = std::time::Instant::now();
+    let run = run_pull_request(
+        &repo,
+        (branch, &base, &head),
+        "feat(widgets): evaluate formulas",
+        |options| options,
+    );
+    eprintln!("nextjs example run: {:?}", started.elapsed());
+    assert!(!run.success, "pr-checks must fail; act output:\n{}", run.log);
+    assert_eq!(
+        output_in_log(&run.log, "tests", "percent").as_deref(),
+        Some("100.0"),
+        "the tests ran with coverage:\n{}",
+        run.log
+    );
+    assert_eq!(
+        output_in_log(&run.log, "security scan", "findings").as_deref(),
+        Some("2"),
+        "{}",
+        run.log
+    );
+    insta::assert_snapshot!(
+        "nextjs_example_scan_annotations",
+        annotations_of(&run.log, "security scan").join("\n")
+    );
+    let kept = repo.results_dir().join("artifacts/sarif/eslint.sarif");
+    let sarif = std::fs::read_to_string(&kept).unwrap_or_else(|e| panic!("{} ({e}):\n{}", kept.display(), run.log));
+    assert!(sarif.contains("\"no-implied-eval\""), "{sarif}");
+    // This caller grants no `security-events: write` and so has no
+    // code-scanning job: nothing is handed to code scanning.
+    assert!(
+        !repo.results_dir().join("code-scanning").exists(),
+        "no upload without the code-scanning job:\n{}",
+        run.log
+    );
+    // The lint job runs the same rules and fails on the errors too, and the
+    // final check fails.
+    insta::assert_snapshot!("nextjs_example_failing_jobs", job_outcomes(&run.log).join("\n"));
 }

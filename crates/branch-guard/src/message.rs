@@ -9,6 +9,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::git::decode_message;
 
 use crate::lint::{Finding, Linter, SpecialKind};
 use crate::report::{self, Violation};
@@ -124,8 +125,33 @@ fn read_source(path: &Path) -> Result<String> {
         bytes = std::fs::read(path)
             .map_err(|e| Error::usage(format!("cannot read the message file {}: {e}", path.display())))?;
     }
-    // git stores messages as bytes; a lossy decode still lints the header.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // git writes the message in `i18n.commitEncoding`, as it will record it
+    // in the commit; bytes that are not valid there still lint the header.
+    Ok(decode_message(&bytes, commit_encoding().as_deref()).into_owned())
+}
+
+/// The repository's `i18n.commitEncoding`: from `git -c` first (git hands
+/// its hooks those values in `GIT_CONFIG_PARAMETERS`, which libgit2 does
+/// not read), else from the repository's configuration. `None` is UTF-8.
+fn commit_encoding() -> Option<String> {
+    if let Some(value) = std::env::var("GIT_CONFIG_PARAMETERS")
+        .ok()
+        .and_then(|parameters| command_line_config(&parameters, "i18n.commitencoding"))
+    {
+        return Some(value);
+    }
+    let repo = git2::Repository::open_from_env().ok()?;
+    repo.config().ok()?.get_string("i18n.commitEncoding").ok()
+}
+
+/// The last value of `key` (no subsection: compared without case) among
+/// git's shell-quoted `GIT_CONFIG_PARAMETERS`, `'key'='value'` since git
+/// 2.31 and `'key=value'` before.
+fn command_line_config(parameters: &str, key: &str) -> Option<String> {
+    shlex::split(parameters)?.into_iter().rev().find_map(|entry| {
+        let (name, value) = entry.split_once('=')?;
+        name.eq_ignore_ascii_case(key).then(|| value.to_owned())
+    })
 }
 
 fn event_title(runtime: &Runtime) -> Result<String> {
@@ -142,6 +168,26 @@ fn event_title(runtime: &Runtime) -> Result<String> {
 mod tests {
     use super::*;
     use shipgate_core::config::GuardConfig;
+
+    #[test]
+    fn git_command_line_config_is_read_in_both_quotings() {
+        let parameters = "'user.name'='O'\\''Brien' 'i18n.commitEncoding=ISO-8859-1' 'core.pager'='less -R'";
+        assert_eq!(
+            command_line_config(parameters, "i18n.commitencoding").as_deref(),
+            Some("ISO-8859-1")
+        );
+        assert_eq!(command_line_config(parameters, "user.name").as_deref(), Some("O'Brien"));
+        assert_eq!(
+            command_line_config(
+                "'i18n.commitencoding'='latin1' 'i18n.commitencoding'='UTF-8'",
+                "i18n.commitencoding"
+            )
+            .as_deref(),
+            Some("UTF-8"),
+            "the last -c wins"
+        );
+        assert_eq!(command_line_config("'core.pager'='less'", "i18n.commitencoding"), None);
+    }
 
     #[test]
     fn reports_carry_the_header_and_verdict() {

@@ -159,3 +159,48 @@ fn a_bad_hand_written_message_is_still_refused() {
     let output = git_with_hooks(repo.path(), &["commit", "-m", "Merge commit 'abc1234'"], &[]);
     assert!(!output.status.success(), "{}", both(&output));
 }
+
+/// git writes the message in `i18n.commitEncoding` and records that encoding
+/// in the commit; the hook reads it the same way, from `git -c` or the
+/// repository's config. `É` in Latin-1 is one byte that is no UTF-8: read as
+/// UTF-8, "Élan" would lose its capital and pass `subject-case`.
+#[test]
+fn the_message_is_read_in_the_configured_commit_encoding() {
+    let repo = setup();
+    repo.write_file("notes.txt", "x\n");
+    git_ok(&repo, &["add", "notes.txt"]);
+    let message_file = repo.path().join(".git/latin1-message");
+    let before = repo.head();
+
+    std::fs::write(&message_file, b"feat: \xc9lan vital\n").expect("writing the message");
+    let message_arg = message_file.to_str().expect("a UTF-8 path");
+    let commit = ["-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-F", message_arg];
+    let output = git_with_hooks(repo.path(), &commit, &[]);
+    assert!(!output.status.success(), "{}", both(&output));
+    let report = text(&output.stderr);
+    assert!(
+        report.contains("input: feat: Élan vital") && report.contains("[subject-case]"),
+        "{}",
+        both(&output)
+    );
+    assert_eq!(repo.head(), before, "nothing was committed");
+
+    // The same from the repository's configuration.
+    git_ok(&repo, &["config", "i18n.commitEncoding", "ISO-8859-1"]);
+    let output = git_with_hooks(repo.path(), &["commit", "-F", message_arg], &[]);
+    assert!(!output.status.success(), "{}", both(&output));
+    assert!(
+        text(&output.stderr).contains("input: feat: Élan vital"),
+        "{}",
+        both(&output)
+    );
+
+    // A good Latin-1 message is committed, with its encoding recorded.
+    std::fs::write(&message_file, b"feat: \xe9lan vital\n").expect("writing the message");
+    git_ok(&repo, &["commit", "--quiet", "-F", message_arg]);
+    assert!(
+        repo.run_git(&["cat-file", "commit", "HEAD"])
+            .contains("\nencoding ISO-8859-1\n"),
+        "the commit records its encoding"
+    );
+}

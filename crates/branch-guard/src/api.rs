@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use shipgate_core::actions::Runtime;
 use shipgate_core::exit::{Error, Result};
 use shipgate_core::github::{GitHubClient, GitHubSettings};
+use shipgate_core::url_redaction::encode_component;
 
 /// Items per page for list endpoints (GitHub's maximum).
 const PER_PAGE: usize = 100;
@@ -78,19 +79,6 @@ struct CombinedStatus {
     statuses: Vec<Status>,
 }
 
-/// Percent-encodes a query value or path segment (branch names may hold anything but spaces and `..`).
-pub fn encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// One repository's API.
 #[derive(Debug)]
 pub struct RepoApi {
@@ -133,7 +121,11 @@ impl RepoApi {
     }
 
     fn path(&self, rest: &str) -> String {
-        format!("/repos/{}/{}{rest}", encode(&self.owner), encode(&self.repo))
+        format!(
+            "/repos/{}/{}{rest}",
+            encode_component(&self.owner),
+            encode_component(&self.repo)
+        )
     }
 
     async fn get<T: DeserializeOwned>(&self, rest: &str) -> Result<T> {
@@ -161,8 +153,8 @@ impl RepoApi {
 
     /// Pull requests (open and closed) from branch `head` of this repository into `base`.
     pub async fn pulls_between(&self, head: &str, base: &str) -> Result<Vec<Pull>> {
-        let head = encode(&format!("{}:{head}", self.owner));
-        self.get_all(&format!("/pulls?state=all&head={head}&base={}", encode(base)))
+        let head = encode_component(&format!("{}:{head}", self.owner));
+        self.get_all(&format!("/pulls?state=all&head={head}&base={}", encode_component(base)))
             .await
     }
 
@@ -178,7 +170,7 @@ impl RepoApi {
             let batch: CheckRuns = self
                 .get(&format!(
                     "/commits/{}/check-runs?filter=latest&per_page={PER_PAGE}&page={page}",
-                    encode(sha)
+                    encode_component(sha)
                 ))
                 .await?;
             let count = batch.check_runs.len();
@@ -193,14 +185,17 @@ impl RepoApi {
     /// Commit statuses on `sha` (the newest per context).
     pub async fn statuses(&self, sha: &str) -> Result<Vec<Status>> {
         let combined: CombinedStatus = self
-            .get(&format!("/commits/{}/status?per_page={PER_PAGE}", encode(sha)))
+            .get(&format!(
+                "/commits/{}/status?per_page={PER_PAGE}",
+                encode_component(sha)
+            ))
             .await?;
         Ok(combined.statuses)
     }
 
     /// `GET .../branches/{b}/protection`: `None` when the branch is not protected.
     pub async fn protection(&self, branch: &str) -> Result<Option<serde_json::Value>> {
-        let path = self.path(&format!("/branches/{}/protection", encode(branch)));
+        let path = self.path(&format!("/branches/{}/protection", encode_component(branch)));
         let shown = format!("GET {path}");
         let response = self.client.request(Method::GET, &path, None).await?;
         match response.status {
@@ -214,7 +209,7 @@ impl RepoApi {
 
     /// `PUT .../branches/{b}/protection` with a full body.
     pub async fn put_protection(&self, branch: &str, body: &serde_json::Value) -> Result<()> {
-        let path = self.path(&format!("/branches/{}/protection", encode(branch)));
+        let path = self.path(&format!("/branches/{}/protection", encode_component(branch)));
         let shown = format!("PUT {path}");
         let response = self.client.request(Method::PUT, &path, Some(body)).await?;
         if response.status.is_success() {
@@ -254,16 +249,4 @@ pub fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Resu
         .build()
         .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))?
         .block_on(future)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encodes_branch_names_for_paths_and_queries() {
-        assert_eq!(encode("hotfix/crash"), "hotfix%2Fcrash");
-        assert_eq!(encode("acme:feature/a b"), "acme%3Afeature%2Fa%20b");
-        assert_eq!(encode("main"), "main");
-    }
 }

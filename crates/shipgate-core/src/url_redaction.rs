@@ -16,16 +16,30 @@
 //! token-like user name, query values under credential-like keys or that look
 //! like tokens, token-like path segments) for redaction, which in Actions
 //! also announces each of them with `::add-mask::`.
+//!
+//! The URLs the tools build go through here too: [`encode_component`] is
+//! the one percent-encoding of a path segment or query value (a branch name
+//! may hold `/`, `#`, `&` or `+`).
 
 use std::sync::LazyLock;
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use url::Url;
 
 use crate::actions::{Runtime, Secret};
 
 /// What a password or query value is replaced with.
 const HIDDEN: &str = "***";
+
+/// Everything but RFC 3986's unreserved characters.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `text` percent-encoded as one path segment or query value: every byte
+/// but RFC 3986's unreserved characters (`A-Z a-z 0-9 - _ . ~`) becomes
+/// `%XX`, so `/`, `#`, `&`, `+` and spaces cannot change the URL's shape.
+pub fn encode_component(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
 
 /// A URL safe to print or store (see the module documentation).
 pub fn redact(url: &Url) -> String {
@@ -296,6 +310,17 @@ fn looks_like_token(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn components_keep_only_unreserved_characters() {
+        assert_eq!(super::encode_component("hotfix/crash"), "hotfix%2Fcrash");
+        assert_eq!(super::encode_component("acme:feature/a b"), "acme%3Afeature%2Fa%20b");
+        assert_eq!(
+            super::encode_component("fix/#12&c++~v1.2_x-y"),
+            "fix%2F%2312%26c%2B%2B~v1.2_x-y"
+        );
+        assert_eq!(super::encode_component("é"), "%C3%A9");
+    }
+
     use super::*;
 
     #[test]

@@ -149,8 +149,10 @@ async fn serve_file(State(state): State<StaticState>, method: Method, request: R
 
 /// Maps a URL path to a file under `root`, refusing anything that escapes it.
 fn resolve_under(root: &Path, url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path.trim_start_matches('/'))?;
-    let relative = Path::new(&decoded);
+    let decoded = percent_encoding::percent_decode_str(url_path.trim_start_matches('/'))
+        .decode_utf8()
+        .ok()?;
+    let relative = Path::new(decoded.as_ref());
     if relative
         .components()
         .any(|component| !matches!(component, Component::Normal(_)))
@@ -159,23 +161,6 @@ fn resolve_under(root: &Path, url_path: &str) -> Option<PathBuf> {
     }
     let file = root.join(relative);
     file.is_file().then_some(file)
-}
-
-fn percent_decode(input: &str) -> Option<String> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let hex = input.get(index + 1..index + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// A canned HTTP response for [`ScriptedServer`].

@@ -10,6 +10,7 @@ use serde_json::json;
 use shipgate_core::actions::Runtime;
 use shipgate_core::exit::{Error, Result};
 use shipgate_core::github::{GitHubClient, GitHubSettings};
+use shipgate_core::url_redaction::encode_component;
 
 /// Runs `work` with a client built from the environment (and `token`).
 pub fn with_client<T, F, Fut>(runtime: &Runtime, token: Option<String>, work: F) -> Result<T>
@@ -54,13 +55,13 @@ pub struct PullRequestSpec {
 /// Opens the pull request, or returns the open one for the same head and
 /// base: re-running never opens a second. The bool says whether it is new.
 pub async fn open_pull(client: &GitHubClient, spec: &PullRequestSpec) -> Result<(PullInfo, bool)> {
-    let base = format!("/repos/{}/{}/pulls", spec.owner, spec.repo);
+    let base = format!(
+        "/repos/{}/{}/pulls",
+        encode_component(&spec.owner),
+        encode_component(&spec.repo)
+    );
     let existing: Vec<PullInfo> = client
-        .request_json(
-            Method::GET,
-            &format!("{base}?state=open&head={}:{}&base={}", spec.owner, spec.head, spec.base),
-            None,
-        )
+        .request_json(Method::GET, &format!("{base}?{}", open_pulls_query(spec)), None)
         .await?;
     if let Some(pull) = existing.into_iter().next() {
         return Ok((pull, false));
@@ -73,4 +74,43 @@ pub async fn open_pull(client: &GitHubClient, spec: &PullRequestSpec) -> Result<
     });
     let pull = client.request_json(Method::POST, &base, Some(&body)).await?;
     Ok((pull, true))
+}
+
+/// The query that finds the open pull request from `owner:head` into
+/// `base`; both are percent-encoded, so a branch name holding `#`, `&` or
+/// `+` cannot cut the query short or add a parameter.
+fn open_pulls_query(spec: &PullRequestSpec) -> String {
+    format!(
+        "state=open&head={}&base={}",
+        encode_component(&format!("{}:{}", spec.owner, spec.head)),
+        encode_component(&spec.base)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(head: &str, base: &str) -> PullRequestSpec {
+        PullRequestSpec {
+            owner: "acme".into(),
+            repo: "app".into(),
+            head: head.into(),
+            base: base.into(),
+            title: "t".into(),
+            body: "b".into(),
+        }
+    }
+
+    #[test]
+    fn the_open_pull_query_encodes_branch_names() {
+        assert_eq!(
+            open_pulls_query(&spec("release/v1.2.0", "main")),
+            "state=open&head=acme%3Arelease%2Fv1.2.0&base=main"
+        );
+        assert_eq!(
+            open_pulls_query(&spec("fix/#12&c++", "develop")),
+            "state=open&head=acme%3Afix%2F%2312%26c%2B%2B&base=develop"
+        );
+    }
 }

@@ -10,8 +10,8 @@ use shipgate_core::git::{PushOptions, git_cli};
 
 use crate::Project;
 use crate::cut::{branch_tip, require_clean};
-use crate::gh::{PullRequestSpec, open_pull, with_client};
 use crate::publish::repository_slug;
+use crate::pulls::{PullRequestSpec, open_pull, with_client};
 use crate::tag::PushArgs;
 
 /// Flags of `backmerge`.
@@ -131,7 +131,7 @@ fn report(
     from: &str,
     into: &str,
     outcome: &str,
-    pull: Option<&crate::gh::PullInfo>,
+    pull: Option<&crate::pulls::PullInfo>,
     conflicts: &[String],
 ) -> Result<ExitCode> {
     if project.ui.json {

@@ -14,8 +14,8 @@ use shipgate_core::git::{PushOptions, git_cli, short};
 
 use crate::Project;
 use crate::changelog::{Renderer, build_section, prepend_section, repository_url};
-use crate::gh::{PullRequestSpec, open_pull, with_client};
 use crate::publish::repository_slug;
+use crate::pulls::{PullRequestSpec, open_pull, with_client};
 use crate::tag::PushArgs;
 
 /// Flags of `cut`.
@@ -251,7 +251,7 @@ fn report(
     project: &Project,
     branch: &str,
     version: Option<&Version>,
-    pull: Option<&crate::gh::PullInfo>,
+    pull: Option<&crate::pulls::PullInfo>,
     args: &CutArgs,
 ) -> Result<ExitCode> {
     let runtime = Runtime::detect();

@@ -85,7 +85,7 @@ async fn create_and_update_bodies_conform_to_githubs_spec() {
 async fn cut_pr_conforms_to_githubs_spec() {
     let session = contract_session();
     let client = client(&session);
-    let spec = release_tagger::gh::PullRequestSpec {
+    let spec = release_tagger::pulls::PullRequestSpec {
         owner: "acme".into(),
         repo: "widgets".into(),
         head: "release/v1.3.0".into(),
@@ -93,11 +93,11 @@ async fn cut_pr_conforms_to_githubs_spec() {
         title: "Release v1.3.0".into(),
         body: "## 1.3.0\n".into(),
     };
-    release_tagger::gh::open_pull(&client, &spec)
+    release_tagger::pulls::open_pull(&client, &spec)
         .await
         .expect("Prism answers valid requests");
     let body = serde_json::json!({ "title": spec.title, "head": spec.head, "base": spec.base, "body": spec.body });
-    let _: release_tagger::gh::PullInfo = client
+    let _: release_tagger::pulls::PullInfo = client
         .request_json(Method::POST, "/repos/acme/widgets/pulls", Some(&body))
         .await
         .expect("create conforms");

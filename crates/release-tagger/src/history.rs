@@ -641,7 +641,7 @@ fn cancel_reverts(scan: &mut RangeScan) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use shipgate_testkit::git::GitFixture;
 
@@ -658,7 +658,10 @@ mod tests {
 
     const DAY_MINUTES: u64 = 24 * 60;
 
-    use crate::next::tests::released;
+    /// Tags `v{version}` as a release, the way `release-tagger tag` does.
+    pub(crate) fn released(fixture: &GitFixture, version: &str) {
+        fixture.tag_annotated(&format!("v{version}"), &format!("Release version {version}"));
+    }
 
     fn highest(repo: &Repo, head: &str, stable: bool) -> (Option<String>, usize) {
         let mut index = TagIndex::scan(repo, &ReleaseConfig::default()).unwrap();

@@ -341,6 +341,8 @@ pub(crate) mod tests {
     use shipgate_core::config::Config;
     use shipgate_testkit::git::GitFixture;
 
+    use crate::history::tests::released;
+
     pub(crate) fn project(fixture: &GitFixture) -> Project {
         project_with(fixture, Config::default())
     }
@@ -356,10 +358,6 @@ pub(crate) mod tests {
 
     fn next_of(fixture: &GitFixture, pre: Option<&str>) -> Option<String> {
         plan(&project(fixture), pre).unwrap().next.map(|v| v.to_string())
-    }
-
-    pub(crate) fn released(fixture: &GitFixture, version: &str) {
-        fixture.tag_annotated(&format!("v{version}"), &format!("Release version {version}"));
     }
 
     #[test]

@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use shipgate_core::actions::Summary;
-use shipgate_core::exit::Result;
+use shipgate_core::config::SmokeConfig;
+use shipgate_core::exit::{Error, Result};
 
 use crate::chart::{LIMIT_COLOUR, SERIES_COLOURS, front_matter};
-use crate::prometheus::Prometheus;
+use crate::prometheus::{self, Prometheus};
 
 /// The three ends of an analysis, and the `verdict` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -464,6 +465,46 @@ pub async fn run(
             tokio::time::sleep((next - started.elapsed().min(next)).min(Duration::from_millis(100))).await;
         }
     }
+}
+
+/// The two seed triggers, from the flags or the defaults.
+pub fn watch_triggers(
+    queries: &prometheus::WatchQueryArgs,
+    config: &SmokeConfig,
+    window: Duration,
+    max_error_rate_percent: f64,
+    max_p95: Duration,
+) -> Result<Vec<Trigger>> {
+    let default_matchers = || -> Result<String> {
+        let selector = queries.selector.as_deref().ok_or_else(|| {
+            Error::usage("--prometheus needs --selector '{job=\"api\"}' (or both --error-rate-query and --p95-query)")
+        })?;
+        prometheus::matchers("selector", selector)
+    };
+    let error_query = match &queries.error_rate_query {
+        Some(query) => query.clone(),
+        None => prometheus::error_ratio_query(&config.prometheus, &default_matchers()?, window),
+    };
+    let p95 = match &queries.p95_query {
+        Some(query) => query.clone(),
+        None => prometheus::p95_query(&config.prometheus, &default_matchers()?, window),
+    };
+    Ok(vec![
+        Trigger {
+            name: "error rate".into(),
+            query: error_query,
+            unit: Unit::Ratio,
+            threshold: max_error_rate_percent / 100.0,
+            baseline: None,
+        },
+        Trigger {
+            name: "p95".into(),
+            query: p95,
+            unit: Unit::Seconds,
+            threshold: max_p95.as_secs_f64(),
+            baseline: None,
+        },
+    ])
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use shipgate_core::http::{client_with_roots, send_with_retry, status_text};
 use shipgate_core::retry::RetryPolicy;
 use shipgate_core::url_redaction::redact as redact_url;
 
-use crate::analysis::{Trigger, Unit};
 use crate::parse_duration;
 
 /// Bearer token for Prometheus (or a proxy in front of it).
@@ -148,46 +147,6 @@ pub fn promql_duration(duration: Duration) -> String {
     } else {
         format!("{millis}ms")
     }
-}
-
-/// The two seed triggers, from the flags or the defaults.
-pub fn watch_triggers(
-    queries: &WatchQueryArgs,
-    config: &SmokeConfig,
-    window: Duration,
-    max_error_rate_percent: f64,
-    max_p95: Duration,
-) -> Result<Vec<Trigger>> {
-    let default_matchers = || -> Result<String> {
-        let selector = queries.selector.as_deref().ok_or_else(|| {
-            Error::usage("--prometheus needs --selector '{job=\"api\"}' (or both --error-rate-query and --p95-query)")
-        })?;
-        matchers("selector", selector)
-    };
-    let error_query = match &queries.error_rate_query {
-        Some(query) => query.clone(),
-        None => error_ratio_query(&config.prometheus, &default_matchers()?, window),
-    };
-    let p95 = match &queries.p95_query {
-        Some(query) => query.clone(),
-        None => p95_query(&config.prometheus, &default_matchers()?, window),
-    };
-    Ok(vec![
-        Trigger {
-            name: "error rate".into(),
-            query: error_query,
-            unit: Unit::Ratio,
-            threshold: max_error_rate_percent / 100.0,
-            baseline: None,
-        },
-        Trigger {
-            name: "p95".into(),
-            query: p95,
-            unit: Unit::Seconds,
-            threshold: max_p95.as_secs_f64(),
-            baseline: None,
-        },
-    ])
 }
 
 enum Auth {

@@ -105,7 +105,7 @@ pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
     };
     let metrics = match &args.analysis.prometheus {
         Some(url) => {
-            let triggers = crate::prometheus::watch_triggers(
+            let triggers = crate::analysis::watch_triggers(
                 &args.queries,
                 &config,
                 args.analysis.window(&config)?,

@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod module_cycles;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -22,9 +23,9 @@ struct Cli {
 enum Task {
     /// Run the seed pipeline locally on embedded defaults (SQLite, local services)
     Demo,
-    /// Install what the tests need if missing, then run fmt, clippy, the whole suite and the action linters
+    /// Install what the tests need if missing, then run the module cycle check, fmt, clippy, the whole suite and the action linters
     Test {
-        /// Skip `cargo fmt --check` and clippy (for quick local iterations)
+        /// Skip the module cycle check, `cargo fmt --check` and clippy (for quick local iterations)
         #[arg(long)]
         no_lint: bool,
         /// Extra arguments passed to `cargo test` (e.g. a test name filter)
@@ -62,6 +63,8 @@ fn workspace_root() -> PathBuf {
 fn test(root: &Path, no_lint: bool, cargo_test_args: &[String]) -> Result<()> {
     let env = tools::install_all(root)?;
     if !no_lint {
+        step("module import cycles");
+        module_cycles::check(root)?;
         step("cargo fmt --check");
         run(cargo().args(["fmt", "--all", "--check"]))?;
         step("cargo clippy -D warnings");

@@ -1,15 +1,9 @@
-//! The subcommands as clap parses them, and their dispatch; `main.rs` only
-//! adds the global flags.
+//! The subcommands as clap parses them; [`crate::run`] dispatches them.
 
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Subcommand};
-use shipgate_core::cli::{self, CommonCommand, DryRunArg, GlobalArgs};
-use shipgate_core::exit::ExitCode;
-
-use crate::gate::GateArgs;
-use crate::message::MessageSource;
-use crate::pr::PrArgs;
+use clap::Subcommand;
+use shipgate_core::cli::{CommonCommand, DryRunArg};
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -128,64 +122,4 @@ pub enum HookCommand {
         #[command(flatten)]
         dry_run: DryRunArg,
     },
-}
-
-/// Runs `command`; `C` is the binary's top-level parser (for completions and man pages).
-pub fn dispatch<C: CommandFactory>(globals: &GlobalArgs, command: &Command) -> anyhow::Result<ExitCode> {
-    let code = match command {
-        Command::Branch { name } => crate::branch::run(globals, name.as_deref())?,
-        Command::Pr { base, head, repo } => {
-            let args = PrArgs {
-                base: base.clone(),
-                head: head.clone(),
-                repo: repo.clone(),
-            };
-            crate::pr::run(globals, &args)?
-        }
-        Command::Commits { range } => crate::commits::run(globals, range.as_deref())?,
-        Command::Message { file, pr_title } => {
-            let source = file.as_deref().map_or(MessageSource::Event, MessageSource::Path);
-            crate::message::run(globals, source, *pr_title)?
-        }
-        Command::Check { repo } => crate::check::run(globals, repo.as_deref())?,
-        Command::Gate {
-            pr,
-            repo,
-            coverage,
-            min,
-            ignore_check,
-        } => {
-            let args = GateArgs {
-                pr: *pr,
-                repo: repo.clone(),
-                coverage: coverage.clone(),
-                min: *min,
-                ignore_checks: ignore_check.clone(),
-            };
-            crate::gate::run(globals, &args)?
-        }
-        Command::Protect { repo, apply, dry_run } => {
-            crate::protect::run(globals, repo.as_deref(), *apply, dry_run.dry_run)?
-        }
-        Command::Scan {
-            files,
-            fail_on,
-            baseline,
-        } => {
-            let args = crate::scan::ScanArgs {
-                files: files.clone(),
-                fail_on: *fail_on,
-                baseline: baseline.clone(),
-            };
-            crate::scan::run(globals, &args)?
-        }
-        Command::Env { git_ref } => crate::env::run(globals, git_ref.as_deref())?,
-        Command::PrePush { remote, url } => crate::pre_push::run(globals, remote, url)?,
-        Command::Hook(HookCommand::Install { force, dry_run }) => {
-            crate::hook::run(globals, true, *force, dry_run.dry_run)?
-        }
-        Command::Hook(HookCommand::Uninstall { dry_run }) => crate::hook::run(globals, false, false, dry_run.dry_run)?,
-        Command::Common(common) => cli::run_common::<C>(&crate::TOOL, globals, common)?,
-    };
-    Ok(code)
 }

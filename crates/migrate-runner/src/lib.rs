@@ -30,10 +30,10 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use regex::Regex;
 use shipgate_core::actions::Runtime;
-use shipgate_core::cli::{self, DryRunArg, GlobalArgs, Tool, Ui};
+use shipgate_core::cli::{self, CommonCommand, DryRunArg, GlobalArgs, Tool, Ui};
 use shipgate_core::config::{ConfigDuration, LoadedConfig};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
@@ -130,9 +130,28 @@ pub struct DownArgs {
     pub to: Option<String>,
 }
 
+/// Database migrations with locking and per-environment policy.
+#[derive(Parser, Debug)]
+#[command(name = "migrate-runner", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand: migrate-runner's own and those every tool has.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    #[command(flatten)]
+    Migrate(Box<MigrateCommand>),
+    #[command(flatten)]
+    Common(CommonCommand),
+}
+
 /// migrate-runner's own subcommands.
 #[derive(Subcommand, Debug, Clone)]
-pub enum Command {
+pub enum MigrateCommand {
     /// Show applied, pending, drifted, missing and out-of-order migrations
     Status {
         #[command(flatten)]
@@ -282,8 +301,16 @@ fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         .map_err(|error| error.to_string())
 }
 
+/// Runs the command line `main.rs` parsed: the binary's one call into the library.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Migrate(command) => run_migrate(&cli.globals, command),
+        Command::Common(common) => cli::run_common::<Cli>(&TOOL, &cli.globals, common),
+    }
+}
+
 /// Runs one of migrate-runner's own subcommands.
-pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
+fn run_migrate(globals: &GlobalArgs, command: &MigrateCommand) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let runtime = Runtime::detect();
     let config = cli::load_config(globals)?;
@@ -292,13 +319,13 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
         .build()
         .map_err(|error| Error::external(format!("cannot start the async runtime: {error}")))?;
     match command {
-        Command::New {
+        MigrateCommand::New {
             name,
             dir,
             format,
             dry_run,
         } => new::run(&ui, &config, dir.as_deref(), *format, name, dry_run.dry_run),
-        Command::Lint { dir, format, since } => {
+        MigrateCommand::Lint { dir, format, since } => {
             let dir = dir
                 .clone()
                 .unwrap_or_else(|| config.repo_root.join(&config.config.migrate.dir));
@@ -317,15 +344,15 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             });
             lint::report(&ui, &runtime, &lint::lint_migrations(chosen))
         }
-        Command::Status { target } => {
+        MigrateCommand::Status { target } => {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(status::run(&session))
         }
-        Command::Verify { target } => {
+        MigrateCommand::Verify { target } => {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(verify::run(&session))
         }
-        Command::Up {
+        MigrateCommand::Up {
             target,
             select,
             policy,
@@ -338,7 +365,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             }
             tokio.block_on(up::run(&session, select, policy))
         }
-        Command::Down {
+        MigrateCommand::Down {
             target,
             select,
             policy,
@@ -350,7 +377,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             }
             tokio.block_on(down::run(&session, select, policy))
         }
-        Command::Plan {
+        MigrateCommand::Plan {
             target,
             select,
             down,
@@ -364,7 +391,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             };
             tokio.block_on(plan::run(&session, select, *down, &down_select, policy))
         }
-        Command::Backup {
+        MigrateCommand::Backup {
             target,
             output,
             dry_run,
@@ -372,7 +399,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(backup::run(&session, output.as_deref(), dry_run.dry_run))
         }
-        Command::Repair {
+        MigrateCommand::Repair {
             target,
             accept_checksum,
             reason,
@@ -381,7 +408,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(repair::run(&session, accept_checksum, reason, dry_run.dry_run))
         }
-        Command::Baseline {
+        MigrateCommand::Baseline {
             baseline_version,
             target,
             dry_run,
@@ -389,7 +416,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(baseline::run(&session, baseline_version, dry_run.dry_run))
         }
-        Command::Import {
+        MigrateCommand::Import {
             from,
             source_table,
             target,
@@ -398,7 +425,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(import::run(&session, *from, source_table.as_deref(), dry_run.dry_run))
         }
-        Command::Exec {
+        MigrateCommand::Exec {
             target,
             policy,
             backup_path,
@@ -414,7 +441,7 @@ pub fn run(globals: &GlobalArgs, command: &Command) -> Result<ExitCode> {
                 dry_run.dry_run,
             ))
         }
-        Command::Wait { target, timeout } => {
+        MigrateCommand::Wait { target, timeout } => {
             let session = Session::resolve(ui, runtime, config, target)?;
             tokio.block_on(wait::run(&session, *timeout))
         }
@@ -527,19 +554,10 @@ fn environment_from_branch(runtime: &Runtime, config: &LoadedConfig) -> Option<S
 mod tests {
     use super::*;
 
-    #[derive(clap::Parser)]
-    #[command(name = "migrate-runner", version)]
-    struct Wrapper {
-        #[command(flatten)]
-        globals: GlobalArgs,
-        #[command(subcommand)]
-        command: Command,
-    }
-
     #[test]
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
-        Wrapper::command().debug_assert();
+        Cli::command().debug_assert();
     }
 
     #[test]

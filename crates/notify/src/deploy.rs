@@ -54,5 +54,5 @@ pub fn run(globals: &GlobalArgs, args: &DeployArgs) -> Result<ExitCode> {
         },
         routed: Vec::new(),
     };
-    crate::run(globals, &args.delivery, notification)
+    crate::send_notification(globals, &args.delivery, notification)
 }

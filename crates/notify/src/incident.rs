@@ -64,7 +64,7 @@ pub fn run(globals: &GlobalArgs, args: &IncidentArgs) -> Result<ExitCode> {
         },
         routed,
     };
-    crate::run_with(globals, &args.delivery, notification, |event| {
+    crate::send_notification_with(globals, &args.delivery, notification, |event| {
         if let Some(title) = &args.title {
             event.incident_name = title.clone();
         }

@@ -19,10 +19,10 @@ pub mod target;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 use shipgate_core::actions::{Runtime, Summary};
-use shipgate_core::cli::{self, DryRunArg, GlobalArgs, Tool, Ui};
+use shipgate_core::cli::{self, CommonCommand, DryRunArg, GlobalArgs, Tool, Ui};
 use shipgate_core::config::ChannelKind;
 use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::github::GitHubSettings;
@@ -39,6 +39,45 @@ pub const TOOL: Tool = Tool {
     sections: &["notify"],
     docs: include_str!("../../../docs/notify.md"),
 };
+
+/// Deploy, release and incident notifications to Slack, Discord, Teams,
+/// PagerDuty, status pages, email, GitHub and local sinks.
+#[derive(Parser, Debug)]
+// No `propagate_version`: `--version` is an argument of deploy and release.
+#[command(name = "notify", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand: notify's own and those every tool has.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// A deployment started, succeeded, failed, was rolled back or cancelled
+    Deploy(deploy::DeployArgs),
+    /// An incident: routed by severity, PagerDuty and status page follow its status
+    Incident(incident::IncidentArgs),
+    /// A release is out, with its changelog section
+    Release(release::ReleaseArgs),
+    /// Free-form text
+    Send(send::SendArgs),
+    #[command(flatten)]
+    Common(CommonCommand),
+}
+
+/// Runs the command line `main.rs` parsed: the binary's one call into the library.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let globals = &cli.globals;
+    match &cli.command {
+        Command::Deploy(args) => deploy::run(globals, args),
+        Command::Incident(args) => incident::run(globals, args),
+        Command::Release(args) => release::run(globals, args),
+        Command::Send(args) => send::run(globals, args),
+        Command::Common(common) => cli::run_common::<Cli>(&TOOL, globals, common),
+    }
+}
 
 /// Limit for one HTTP attempt; the per-target timeout bounds the retries.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,13 +122,17 @@ pub struct Notification {
     pub routed: Vec<String>,
 }
 
-/// Runs one notification command end to end.
-pub fn run(globals: &GlobalArgs, delivery: &DeliveryArgs, notification: Notification) -> Result<ExitCode> {
-    run_with(globals, delivery, notification, |_| {})
+/// Sends one notification end to end: the body of every notify subcommand.
+pub fn send_notification(
+    globals: &GlobalArgs,
+    delivery: &DeliveryArgs,
+    notification: Notification,
+) -> Result<ExitCode> {
+    send_notification_with(globals, delivery, notification, |_| {})
 }
 
-/// [`run`], letting the command adjust the event before it is rendered.
-pub fn run_with(
+/// [`send_notification`], letting the command adjust the event before it is rendered.
+pub fn send_notification_with(
     globals: &GlobalArgs,
     delivery: &DeliveryArgs,
     notification: Notification,
@@ -310,6 +353,12 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn reads_only_known_config_sections() {

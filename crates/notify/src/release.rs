@@ -66,7 +66,7 @@ pub fn run(globals: &GlobalArgs, args: &ReleaseArgs) -> Result<ExitCode> {
         },
         routed: Vec::new(),
     };
-    crate::run(globals, &args.delivery, notification)
+    crate::send_notification(globals, &args.delivery, notification)
 }
 
 fn read(path: &Path) -> Result<String> {

@@ -32,5 +32,5 @@ pub fn run(globals: &GlobalArgs, args: &SendArgs) -> Result<ExitCode> {
         },
         routed: Vec::new(),
     };
-    crate::run(globals, &args.delivery, notification)
+    crate::send_notification(globals, &args.delivery, notification)
 }

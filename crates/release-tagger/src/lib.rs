@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+use clap::{Parser, Subcommand};
 use shipgate_core::actions::Runtime;
-use shipgate_core::cli::{GlobalArgs, Tool, Ui};
+use shipgate_core::cli::{self, CommonCommand, GlobalArgs, Tool, Ui};
 use shipgate_core::config::ReleaseConfig;
 use shipgate_core::exit::{ExitCode, Result};
 use shipgate_core::git::Repo;
@@ -32,8 +33,27 @@ pub const TOOL: Tool = Tool {
     docs: include_str!("../../../docs/release-tagger.md"),
 };
 
+/// Semver releases from conventional commits, git-flow aware.
+#[derive(Parser, Debug)]
+#[command(name = "release-tagger", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand: release-tagger's own and those every tool has.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    #[command(flatten)]
+    Release(ReleaseCommand),
+    #[command(flatten)]
+    Common(CommonCommand),
+}
+
 /// The release-tagger subcommands.
-#[derive(clap::Subcommand, Debug)]
+#[derive(Subcommand, Debug)]
 pub enum ReleaseCommand {
     /// Print the next version computed from conventional commits since the last release tag
     Next(next::NextArgs),
@@ -84,8 +104,16 @@ impl Project {
     }
 }
 
-/// Runs one subcommand from the current directory.
-pub fn run(globals: &GlobalArgs, command: &ReleaseCommand) -> Result<ExitCode> {
+/// Runs the command line `main.rs` parsed: the binary's one call into the library.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Release(command) => run_release(&cli.globals, command),
+        Command::Common(common) => cli::run_common::<Cli>(&TOOL, &cli.globals, common),
+    }
+}
+
+/// Runs one release subcommand from the current directory.
+fn run_release(globals: &GlobalArgs, command: &ReleaseCommand) -> Result<ExitCode> {
     let loaded = shipgate_core::cli::load_config(globals)?;
     let cwd = std::env::current_dir()
         .map_err(|e| shipgate_core::exit::Error::usage(format!("cannot read the current directory: {e}")))?;
@@ -120,12 +148,9 @@ mod tests {
 
     #[test]
     fn subcommands_are_a_valid_clap_interface() {
-        use clap::Subcommand as _;
+        use clap::CommandFactory;
         // The binary propagates `--version` to subcommands, so flags must not reuse it.
-        let command = clap::Command::new("release-tagger")
-            .version("1.0.0")
-            .propagate_version(true);
-        ReleaseCommand::augment_subcommands(command).debug_assert();
+        Cli::command().debug_assert();
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub struct CheckArgs {
     pub reports: ReportArgs,
 }
 
-pub fn execute(globals: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
+pub fn run(globals: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let check = args.adhoc.to_check(&args.url)?;
     // Loading the system roots and finding the configuration each take a few

@@ -93,7 +93,7 @@ pub struct Significance {
     pub alpha: f64,
 }
 
-pub fn execute(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
+pub fn run(globals: &GlobalArgs, args: &CompareArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let duration = parse_duration("duration", &args.duration)?;
     let tolerance = Tolerance {

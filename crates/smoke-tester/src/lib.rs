@@ -11,10 +11,10 @@
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use clap::Args;
-use shipgate_core::cli::{self, GlobalArgs, Tool};
+use clap::{Args, Parser, Subcommand};
+use shipgate_core::cli::{self, CommonCommand, GlobalArgs, Tool};
 use shipgate_core::config::{ConfigDuration, SmokeConfig};
-use shipgate_core::exit::{Error, Result};
+use shipgate_core::exit::{Error, ExitCode, Result};
 use shipgate_core::url_redaction::{redact_in_text, redact_str};
 
 pub mod analysis;
@@ -43,6 +43,46 @@ pub const TOOL: Tool = Tool {
     sections: &["smoke"],
     docs: include_str!("../../../docs/smoke-tester.md"),
 };
+
+/// Health and smoke checks, wait-until-ready and rollback triggers.
+#[derive(Parser, Debug)]
+#[command(name = "smoke-tester", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand: smoke-tester's own and those every tool has.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every check of a checks file (concurrently); exit 1 if any fails
+    Run(run::RunArgs),
+    /// Check one URL with assertions given as flags
+    Check(check::CheckArgs),
+    /// Poll a URL or checks file until healthy, or give up at --timeout
+    Wait(wait::WaitArgs),
+    /// Sample for --duration and decide on a rollback over sliding windows
+    Watch(watch::WatchArgs),
+    /// Compare a canary with its baseline under the same requests
+    Compare(compare::CompareArgs),
+    #[command(flatten)]
+    Common(CommonCommand),
+}
+
+/// Runs the command line `main.rs` parsed: the binary's one call into the library.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let globals = &cli.globals;
+    match &cli.command {
+        Command::Run(args) => run::run(globals, args),
+        Command::Check(args) => check::run(globals, args),
+        Command::Wait(args) => wait::run(globals, args),
+        Command::Watch(args) => watch::run(globals, args),
+        Command::Compare(args) => compare::run(globals, args),
+        Command::Common(common) => cli::run_common::<Cli>(&TOOL, globals, common),
+    }
+}
 
 /// HTTP settings shared by every subcommand.
 #[derive(Args, Debug, Clone, Default)]
@@ -284,6 +324,12 @@ pub fn process_variables() -> checks::Variables {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn reads_only_known_config_sections() {

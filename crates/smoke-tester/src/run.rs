@@ -32,7 +32,7 @@ pub struct RunArgs {
     pub reports: ReportArgs,
 }
 
-pub fn execute(globals: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
+pub fn run(globals: &GlobalArgs, args: &RunArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let set = match &args.checks {
         Some(path) => TargetArgs {

@@ -43,7 +43,7 @@ pub struct WaitOutcome {
     pub last: Vec<CheckOutcome>,
 }
 
-pub fn execute(globals: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode> {
+pub fn run(globals: &GlobalArgs, args: &WaitArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let set = args.target.load()?;
     let timeout = parse_duration("timeout", &args.timeout)?;

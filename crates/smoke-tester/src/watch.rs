@@ -75,7 +75,7 @@ pub fn parse_rate(text: &str) -> Result<f64> {
         .ok_or_else(|| Error::usage(format!("--rate: `{text}` is not a rate like 2/s (at most 10000/s)")))
 }
 
-pub fn execute(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
+pub fn run(globals: &GlobalArgs, args: &WatchArgs) -> Result<ExitCode> {
     let ui = Ui::new(globals);
     let runtime = Runtime::detect();
     // With --prometheus and no URL or checks file, the metrics alone decide.

@@ -427,13 +427,10 @@ pub fn run(project: &Project, args: &ChangelogArgs) -> Result<ExitCode> {
     let runtime = Runtime::detect();
     let url = repository_url(project, &runtime);
     let renderer = Renderer::new(project)?;
-    let output = args.output.as_ref().map(|path| {
-        if path.is_absolute() {
-            path.clone()
-        } else {
-            std::env::current_dir().unwrap_or_default().join(path)
-        }
-    });
+    let output = args
+        .output
+        .as_ref()
+        .map(|path| std::path::absolute(path).unwrap_or_else(|_| path.clone()));
     if args.all {
         let sections = all_sections(project, url.as_deref())?;
         let mut text = String::from(TITLE);

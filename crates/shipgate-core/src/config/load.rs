@@ -183,7 +183,7 @@ const ENV_PREFIX: &str = "SHIPGATE_";
 /// Finds, reads and layers the configuration. Every failure is a usage error
 /// with one line naming the file and line, the variable or the flag at fault.
 pub fn load(options: &LoadOptions<'_>) -> Result<LoadedConfig, Error> {
-    let start_dir = absolute(options.start_dir);
+    let start_dir = std::path::absolute(options.start_dir).unwrap_or_else(|_| options.start_dir.to_path_buf());
     let repo_root = find_repo_root(&start_dir);
     let found = match options.explicit_path {
         Some(path) => {
@@ -225,16 +225,6 @@ pub fn load(options: &LoadOptions<'_>) -> Result<LoadedConfig, Error> {
         repo_root,
         sources,
     })
-}
-
-fn absolute(dir: &Path) -> PathBuf {
-    if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(dir))
-            .unwrap_or_else(|_| dir.to_path_buf())
-    }
 }
 
 /// The nearest ancestor holding `.git` (a directory, or a file in worktrees

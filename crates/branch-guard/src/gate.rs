@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event as XmlEvent};
 use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
@@ -130,6 +132,20 @@ pub fn check_rows(
     rows
 }
 
+/// The first `<coverage>` element of a Cobertura report, if there is one.
+fn cobertura_root(text: &str) -> std::result::Result<Option<BytesStart<'_>>, quick_xml::Error> {
+    let mut reader = Reader::from_str(text);
+    loop {
+        match reader.read_event()? {
+            XmlEvent::Start(element) | XmlEvent::Empty(element) if element.local_name().as_ref() == "coverage" => {
+                return Ok(Some(element));
+            }
+            XmlEvent::Eof => return Ok(None),
+            _ => {}
+        }
+    }
+}
+
 /// Line coverage in percent from an lcov tracefile (`LF:`/`LH:` totals) or
 /// a Cobertura XML report (`lines-covered`/`lines-valid`, else `line-rate`).
 pub fn coverage_percent(path: &Path) -> Result<f64> {
@@ -137,14 +153,12 @@ pub fn coverage_percent(path: &Path) -> Result<f64> {
         .map_err(|e| Error::usage(format!("cannot read coverage report {}: {e}", path.display())))?;
     let invalid = |why: &str| Error::usage(format!("{}: {why}", path.display()));
     if text.trim_start().starts_with('<') {
-        let root = regex::Regex::new(r"<coverage\b[^>]*>").expect("valid regex");
-        let tag = root
-            .find(&text)
-            .ok_or_else(|| invalid("not a Cobertura report: no <coverage> element"))?
-            .as_str();
+        let root = cobertura_root(&text).map_err(|e| invalid(&format!("not valid XML: {e}")))?;
+        let root = root.ok_or_else(|| invalid("not a Cobertura report: no <coverage> element"))?;
         let attribute = |name: &str| -> Option<f64> {
-            let pattern = regex::Regex::new(&format!(r#"\b{name}="([0-9.eE+-]+)""#)).expect("valid regex");
-            pattern.captures(tag)?.get(1)?.as_str().parse().ok()
+            let value = root.try_get_attribute(name).ok()??.value;
+            let number: f64 = value.trim().parse().ok()?;
+            number.is_finite().then_some(number)
         };
         return match (
             attribute("lines-covered"),
@@ -478,6 +492,20 @@ mod tests {
         let rate_only = dir.path().join("rate.xml");
         std::fs::write(&rate_only, "<coverage line-rate=\"0.5\"></coverage>").expect("write");
         assert!((coverage_percent(&rate_only).expect("rate") - 50.0).abs() < 1e-9);
+        let with_doctype = dir.path().join("cobertura.xml");
+        std::fs::write(
+            &with_doctype,
+            "<?xml version=\"1.0\" ?>\n<!DOCTYPE coverage SYSTEM \"http://cobertura.sourceforge.net/xml/coverage-04.dtd\">\n<!-- <coverage line-rate=\"0.1\"> -->\n<coverage line-rate='0.25' branch-rate=\"0\"><packages/></coverage>\n",
+        )
+        .expect("write");
+        assert!((coverage_percent(&with_doctype).expect("doctype") - 25.0).abs() < 1e-9);
+        let other = dir.path().join("other.xml");
+        std::fs::write(&other, "<report><line-rate>0.5</line-rate></report>").expect("write");
+        let error = coverage_percent(&other).expect_err("no <coverage>").to_string();
+        assert!(
+            error.ends_with("not a Cobertura report: no <coverage> element"),
+            "{error}"
+        );
         let junk = dir.path().join("junk.txt");
         std::fs::write(&junk, "hello").expect("write");
         assert!(coverage_percent(&junk).expect_err("junk").to_string().contains("lcov"));

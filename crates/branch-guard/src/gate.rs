@@ -124,7 +124,14 @@ pub fn check_rows(
     if rows.is_empty() {
         rows.push(GateRow {
             gate: "checks".into(),
-            required: format!("{requirement:?}"),
+            // As shipgate.toml spells it (`tests = "all-pass"`), not the Rust name.
+            required: match requirement {
+                TestRequirement::AllPass => "all-pass",
+                TestRequirement::Required => "required",
+                TestRequirement::Recommended => "recommended",
+                TestRequirement::None => "none",
+            }
+            .into(),
             actual: "no checks reported".into(),
             verdict: "passed",
         });

@@ -192,11 +192,9 @@ impl Report {
         }
         let failed = self.checks.iter().filter(|c| !c.passed).count();
         if !self.checks.is_empty() {
-            text.push_str(&format!(
-                "{} checks, {} passed, {failed} failed\n",
-                self.checks.len(),
-                self.checks.len() - failed
-            ));
+            let total = self.checks.len();
+            let noun = if total == 1 { "check" } else { "checks" };
+            text.push_str(&format!("{total} {noun}, {} passed, {failed} failed\n", total - failed));
         }
         text
     }

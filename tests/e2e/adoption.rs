@@ -13,18 +13,10 @@ use shipgate_testkit::tools::{TOOL_BINARIES, describe_output, shipgate_bin, work
 /// shipgate's own settings, passed with `--config` (CONTRIBUTING.md).
 const SELF_CONFIG: &str = ".ci/shipgate.toml";
 
-/// A tool run in `dir` with nothing from the environment but PATH and HOME:
-/// no GITHUB_* variables to change links or switch to Actions output.
+/// A tool run in `dir`, isolated: no GITHUB_* variables to change links or
+/// switch to Actions output.
 fn tool(binary: &Path, dir: &Path, args: &[&str]) -> Output {
-    Command::new(binary)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("running {}: {e}", binary.display()))
+    shipgate_testkit::cli::run(binary, dir, args, &[])
 }
 
 fn cargo_metadata() -> serde_json::Value {

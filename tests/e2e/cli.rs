@@ -7,7 +7,7 @@
 //! (docs/cli.md).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 use shipgate_testkit::git::GitFixture;
@@ -22,21 +22,7 @@ const TOOLS: [&str; 5] = [
 ];
 
 fn run(tool: &str, dir: &Path, args: &[&str]) -> Output {
-    Command::new(shipgate_bin(tool))
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("SHIPGATE_CONFIG")
-        .env_remove("GITHUB_HEAD_REF")
-        .env_remove("GITHUB_REF")
-        .env_remove("GITHUB_TOKEN")
-        .env_remove("GH_TOKEN")
-        .env_remove("DATABASE_URL")
-        .env_remove("NOTIFY_TARGETS")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
+    shipgate_testkit::cli::run(shipgate_bin(tool), dir, args, &[])
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -141,11 +127,8 @@ fn config_shows_where_values_came_from() {
         "[release]\ntag_prefix = \"rel-\"\n",
     )
     .unwrap();
-    let out = Command::new(shipgate_bin("release-tagger"))
-        .current_dir(dir.path())
+    let out = shipgate_testkit::cli::command(shipgate_bin("release-tagger"), dir.path())
         .args(["config", "--json"])
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("SHIPGATE_CONFIG")
         .env("SHIPGATE_RELEASE_TAG_MESSAGE", "Ship {version}")
         .output()
         .unwrap();
@@ -211,8 +194,7 @@ fn exit_2_on_bad_usage_keeps_the_detail_and_one_error_annotation() {
         let plain = run(tool, dir.path(), args);
         insta::assert_snapshot!(text(&plain.stderr));
         let summary = dir.path().join("summary.md");
-        let out = Command::new(shipgate_bin(tool))
-            .current_dir(dir.path())
+        let out = shipgate_testkit::cli::command(shipgate_bin(tool), dir.path())
             .args(args)
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_STEP_SUMMARY", &summary)
@@ -270,12 +252,10 @@ fn in_github_actions_every_run_records_its_version_and_config() {
     let dir = tempfile::tempdir().unwrap();
     let output_file = dir.path().join("github_output");
     std::fs::write(&output_file, "").unwrap();
-    let out = Command::new(shipgate_bin("smoke-tester"))
-        .current_dir(dir.path())
+    let out = shipgate_testkit::cli::command(shipgate_bin("smoke-tester"), dir.path())
         .args(["config"])
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_OUTPUT", &output_file)
-        .env_remove("SHIPGATE_CONFIG")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

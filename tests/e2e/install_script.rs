@@ -294,10 +294,7 @@ fn assert_tool_runs(binary: &Path, tool: &str) {
 }
 
 fn output_value(outputs: &str, name: &str) -> Option<String> {
-    outputs
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{name}=")))
-        .map(str::to_owned)
+    shipgate_testkit::cli::parse_step_outputs(outputs).remove(name)
 }
 
 /// A `cargo` first on PATH that records how it was called and "builds" by

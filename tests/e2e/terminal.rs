@@ -13,15 +13,8 @@ use shipgate_testkit::tools::shipgate_bin;
 const MIGRATIONS: usize = 1000;
 
 fn tool(name: &str, dir: &Path) -> Command {
-    let mut command = Command::new(shipgate_bin(name));
-    command
-        .current_dir(dir)
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("SHIPGATE_CONFIG")
-        .env_remove("DATABASE_URL")
-        .env_remove("SHIPGATE_ENVIRONMENT")
-        .env_remove("NO_COLOR")
-        .env("TERM", "xterm-256color");
+    let mut command = shipgate_testkit::cli::command(shipgate_bin(name), dir);
+    command.env("TERM", "xterm-256color");
     command
 }
 

@@ -29,11 +29,7 @@ fn read(path: &Path) -> String {
 }
 
 fn output_value(repo: &GitFixture, name: &str) -> Option<String> {
-    let outputs = read(&repo.path().join(".git/outputs"));
-    let start = outputs.rfind(&format!("{name}<<"))?;
-    let mut lines = outputs[start..].lines();
-    lines.next()?;
-    lines.next().map(str::to_string)
+    shipgate_testkit::cli::step_outputs(&repo.path().join(".git/outputs")).remove(name)
 }
 
 fn pull_request(head: &str, base: &str) -> serde_json::Value {
@@ -125,7 +121,7 @@ fn pr_judges_source_and_target_from_flags_or_the_event() {
         both(&output)
     );
     assert_eq!(output_value(&repo, "passed").as_deref(), Some("false"));
-    assert!(read(&repo.path().join(".git/summary")).contains("✖ not allowed"));
+    insta::assert_snapshot!("pr_refused_summary", read(&repo.path().join(".git/summary")));
 
     let mut target = pull_request("release/v1.2.0", "main");
     target["action"] = "synchronize".into();
@@ -145,14 +141,13 @@ fn pr_always_reports_a_verdict_even_when_it_cannot_decide() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2), "{}", both(&output));
     assert_eq!(output_value(&repo, "passed").as_deref(), Some("false"));
-    assert!(read(&repo.path().join(".git/summary")).contains("no verdict could be reached"));
+    insta::assert_snapshot!("pr_undecided_summary", read(&repo.path().join(".git/summary")));
 }
 
 #[test]
 fn hotfix_into_main_checks_for_the_back_merge_pull_request() {
     let repo = GitFixture::new();
-    let github = FakeGitHub::start();
-    github.state().add_repo("acme", "app");
+    let github = FakeGitHub::with_repo("acme", "app");
     let hotfix = pull_request("hotfix/crash", "main");
 
     let output = with_fake(in_actions(&repo, "pull_request", &hotfix, &["pr"]), &github);
@@ -197,8 +192,7 @@ fn hotfix_into_main_checks_for_the_back_merge_pull_request() {
 #[test]
 fn merge_groups_look_up_the_queued_pull_request() {
     let repo = GitFixture::new();
-    let github = FakeGitHub::start();
-    github.state().add_repo("acme", "app");
+    let github = FakeGitHub::with_repo("acme", "app");
     let number = github
         .state()
         .seed_pull("acme", "app", "feature/upload", "develop", "feat: upload");
@@ -308,5 +302,5 @@ fn a_rejected_branch_name_in_actions_gets_one_error_a_summary_and_its_violation(
         .expect("run");
     assert_eq!(output.status.code(), Some(0), "{}", both(&output));
     assert!(!text(&output.stdout).contains("::error"), "{}", text(&output.stdout));
-    assert!(read(&repo.path().join(".git/summary")).contains("| `feature/login` | ✔ allowed | `feature/*` |"));
+    insta::assert_snapshot!("allowed_branch_summary", read(&repo.path().join(".git/summary")));
 }

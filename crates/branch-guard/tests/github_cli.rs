@@ -115,17 +115,13 @@ fn gate_needs_two_approvals_into_main_and_enough_coverage() {
     let output = in_actions.output().expect("run");
     assert_eq!(output.status.code(), Some(0), "{}", both(&output));
     let summary = std::fs::read_to_string(summary).expect("summary");
-    assert!(
-        summary.contains("| Gate |") && summary.contains("approvals"),
-        "{summary}"
-    );
+    insta::assert_snapshot!("gate_summary", summary);
 }
 
 #[test]
 fn gate_without_a_pull_request_is_a_usage_error() {
     let repo = GitFixture::new();
-    let github = FakeGitHub::start();
-    github.state().add_repo("acme", "app");
+    let github = FakeGitHub::with_repo("acme", "app");
     let output = run(&repo, &github, &["gate", "--pr", "99"]);
     assert_eq!(output.status.code(), Some(2), "{}", both(&output));
     let mut no_token = command(&repo, &github, &["gate", "--pr", "1"]);
@@ -138,8 +134,7 @@ fn gate_without_a_pull_request_is_a_usage_error() {
 #[test]
 fn protect_plans_applies_with_every_key_and_verifies() {
     let repo = GitFixture::new();
-    let github = FakeGitHub::start();
-    github.state().add_repo("acme", "app");
+    let github = FakeGitHub::with_repo("acme", "app");
 
     let output = run(&repo, &github, &["protect"]);
     assert_eq!(output.status.code(), Some(1), "drift: {}", both(&output));
@@ -208,8 +203,7 @@ fn protect_plans_applies_with_every_key_and_verifies() {
 #[test]
 fn protect_explains_missing_admin_rights() {
     let repo = GitFixture::new();
-    let github = FakeGitHub::start();
-    github.state().add_repo("acme", "app");
+    let github = FakeGitHub::with_repo("acme", "app");
     github
         .state()
         .fail_next("/repos/acme/app/branches/main/protection", vec![403]);

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{both, guard, isolated, run_with_stdin, text};
+use common::{both, guard, isolated, text};
+use shipgate_testkit::cli::run_with_stdin;
 use shipgate_testkit::git::GitFixture;
 
 #[test]
@@ -208,15 +209,13 @@ fn commits_takes_its_range_from_push_pull_request_and_merge_group_events() {
         stdout.contains(&format!("::error title=commit {} [type-empty]::{bad}", &bad[..7])),
         "the annotation names the commit: {stdout}"
     );
+    let values = shipgate_testkit::cli::parse_step_outputs(&outputs);
+    assert_eq!(values["passed"], "false", "{outputs}");
     assert!(
-        outputs.contains("passed<<") && outputs.contains("\nfalse\n"),
+        values["violations"].contains(&format!("\"sha\":\"{bad}\"")),
         "{outputs}"
     );
-    assert!(outputs.contains(&format!("\"sha\":\"{bad}\"")), "{outputs}");
-    assert!(
-        summary.contains("| Commit |") && summary.contains(&bad[..7]),
-        "{summary}"
-    );
+    insta::assert_snapshot!("push_commits_summary", summary);
 
     let pull = pull_request_payload(
         "feat: upload",

@@ -235,7 +235,7 @@ fn malformed_input_is_a_usage_error_naming_the_line() {
     );
     let mut command = common::isolated(common::bin(), repo.path());
     command.args(["pre-push", "origin", "file:///remote"]);
-    let output = common::run_with_stdin(command, &input);
+    let output = shipgate_testkit::cli::run_with_stdin(command, &input);
     assert_eq!(output.status.code(), Some(2), "{}", both(&output));
     let stderr = text(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{}", both(&output));
@@ -256,7 +256,7 @@ fn new_branches_git_would_refuse_are_blocked_with_gits_reason() {
     let input = format!("refs/heads/feature/x {head} refs/heads/feature/a..b {zero}\n");
     let mut command = common::isolated(common::bin(), repo.path());
     command.args(["pre-push", "origin", "file:///remote"]);
-    let output = common::run_with_stdin(command, &input);
+    let output = shipgate_testkit::cli::run_with_stdin(command, &input);
     assert_eq!(output.status.code(), Some(1), "{}", both(&output));
     assert!(
         text(&output.stderr).contains("new branch `feature/a..b` is not a valid git branch name: it contains `..`"),

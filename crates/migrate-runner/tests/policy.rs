@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use common::{copy_fixture, run, run_at_terminal};
 use shipgate_testkit::FakeGitHub;
+use shipgate_testkit::cli::step_outputs;
 use shipgate_testkit::pg::PgCluster;
 
 struct Job {
@@ -19,8 +21,7 @@ struct Job {
 
 impl Job {
     fn new() -> Job {
-        let github = FakeGitHub::start();
-        github.state().add_repo("acme", "app");
+        let github = FakeGitHub::with_repo("acme", "app");
         let work = tempfile::tempdir().unwrap();
         copy_fixture("sqlite", &work.path().join("migrations"));
         let output = work.path().join("github_output");
@@ -62,8 +63,8 @@ impl Job {
         run(self.work.path(), args, &env)
     }
 
-    fn outputs(&self) -> Vec<(String, String)> {
-        parse_outputs(&std::fs::read_to_string(&self.output).unwrap_or_default())
+    fn outputs(&self) -> BTreeMap<String, String> {
+        step_outputs(&self.output)
     }
 
     fn ledger(&self, sql: &str) -> String {
@@ -72,34 +73,6 @@ impl Job {
             .query_row(sql, [], |row| row.get::<_, String>(0))
             .unwrap_or_else(|error| format!("error: {error}"))
     }
-}
-
-/// `name<<delimiter\nvalue\ndelimiter` blocks of a GITHUB_OUTPUT file.
-fn parse_outputs(text: &str) -> Vec<(String, String)> {
-    let mut outputs = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let Some((name, delimiter)) = line.split_once("<<") else {
-            continue;
-        };
-        let mut value = Vec::new();
-        for line in lines.by_ref() {
-            if line == delimiter {
-                break;
-            }
-            value.push(line);
-        }
-        outputs.push((name.to_string(), value.join("\n")));
-    }
-    outputs
-}
-
-fn output<'a>(outputs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    outputs
-        .iter()
-        .rev()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.as_str())
 }
 
 #[test]
@@ -136,14 +109,18 @@ fn production_apply_needs_an_environment_approval_and_takes_a_backup() {
         "{applied:?}"
     );
     let outputs = job.outputs();
-    assert_eq!(output(&outputs, "applied"), Some("3"), "{outputs:?}");
-    assert_eq!(output(&outputs, "pending"), Some("0"));
-    assert_eq!(output(&outputs, "current-version"), Some("0003"));
-    assert_eq!(output(&outputs, "backup-file"), Some("backups/pre.db"));
+    assert_eq!(outputs.get("applied").map(String::as_str), Some("3"), "{outputs:?}");
+    assert_eq!(outputs.get("pending").map(String::as_str), Some("0"));
+    assert_eq!(outputs.get("current-version").map(String::as_str), Some("0003"));
+    assert_eq!(outputs.get("backup-file").map(String::as_str), Some("backups/pre.db"));
     assert!(job.work.path().join("backups/pre.db").is_file());
     let summary = std::fs::read_to_string(&job.summary).unwrap();
-    assert!(summary.contains("| 0002 | create_posts |"), "{summary}");
-    assert!(summary.contains(" ms |"), "{summary}");
+    insta::with_settings!({ filters => vec![
+        (r"\| \d+ ms \|", "| [N] ms |"),
+        (r"(?:/[^\s(/]+)*/\.tmp[0-9A-Za-z]{6}", "[TMP]"),
+    ]}, {
+        insta::assert_snapshot!("production_apply_summary", summary);
+    });
     let requests = job.github.requests();
     assert!(
         requests
@@ -264,7 +241,7 @@ fn plan_shows_the_policy_decision_without_writing() {
     assert_eq!(document["policy"]["backup_required"], true);
     assert_eq!(document["policy"]["rule"], "apply: manual-with-review");
     let outputs = job.outputs();
-    let recorded: serde_json::Value = serde_json::from_str(output(&outputs, "plan").unwrap()).unwrap();
+    let recorded: serde_json::Value = serde_json::from_str(outputs.get("plan").map(String::as_str).unwrap()).unwrap();
     assert_eq!(recorded["steps"].as_array().unwrap().len(), 3);
     assert!(
         !job.work.path().join("prod.db").exists()

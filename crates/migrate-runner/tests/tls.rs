@@ -8,27 +8,8 @@ use std::path::Path;
 use std::process::Command;
 
 use common::run;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use shipgate_testkit::pg::PgCluster;
-
-struct Ca {
-    params: CertificateParams,
-    certificate: rcgen::Certificate,
-    key: KeyPair,
-}
-
-fn ca(name: &str) -> Ca {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(rcgen::DnType::CommonName, name);
-    let key = KeyPair::generate().unwrap();
-    let certificate = params.self_signed(&key).unwrap();
-    Ca {
-        params,
-        certificate,
-        key,
-    }
-}
+use shipgate_testkit::tls::TestCa;
 
 /// Writes `name` into the data directory, owned by the server's user.
 fn install(cluster: &PgCluster, name: &str, contents: &str) {
@@ -44,15 +25,14 @@ fn install(cluster: &PgCluster, name: &str, contents: &str) {
     Command::new("chown").arg(&owner).arg(&path).status().unwrap();
 }
 
-fn tls_cluster(ca: &Ca) -> PgCluster {
+/// A cluster serving TLS with a certificate for `localhost` only (not
+/// 127.0.0.1) from `ca`.
+fn tls_cluster(ca: &TestCa) -> PgCluster {
     let cluster = PgCluster::start().expect("starting PostgreSQL");
     cluster.create_database("app").unwrap();
-    let params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let issuer = rcgen::Issuer::new(ca.params.clone(), &ca.key);
-    let server = params.signed_by(&key, &issuer).unwrap();
-    install(&cluster, "server.crt", &server.pem());
-    install(&cluster, "server.key", &key.serialize_pem());
+    let server = ca.issue_for(&["localhost"]);
+    install(&cluster, "server.crt", &server.certificate_pem);
+    install(&cluster, "server.key", &server.key_pem);
     // ALTER SYSTEM refuses to share a transaction, so one statement per call.
     for setting in [
         "ssl_cert_file = 'server.crt'",
@@ -79,15 +59,15 @@ fn migrations(dir: &Path) {
 
 #[test]
 fn verify_full_checks_the_ca_and_the_host_name() {
-    let trusted = ca("shipgate test CA");
+    let trusted = TestCa::new("shipgate test CA");
     let cluster = tls_cluster(&trusted);
     let work = tempfile::tempdir().unwrap();
     migrations(&work.path().join("migrations"));
     let ca_file = work.path().join("ca.pem");
-    std::fs::write(&ca_file, trusted.certificate.pem()).unwrap();
-    let other = ca("someone else's CA");
+    std::fs::write(&ca_file, &trusted.pem).unwrap();
+    let other = TestCa::new("someone else's CA");
     let other_file = work.path().join("other.pem");
-    std::fs::write(&other_file, other.certificate.pem()).unwrap();
+    std::fs::write(&other_file, &other.pem).unwrap();
     let port = cluster.port();
     let url = |host: &str, mode: &str, root: &Path| {
         format!(

@@ -11,6 +11,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 
 use common::Runner;
 use serde::Deserialize;
+use shipgate_testkit::tls::TestCa;
 use tempfile::TempDir;
 
 const AIOSMTPD_HINT: &str = "run `cargo xtask test` (installs PyPI aiosmtpd==1.4.6 into .tools/venv)";
@@ -42,30 +43,10 @@ struct TestPki {
 
 impl TestPki {
     fn new() -> TestPki {
-        let ca_key = rcgen::KeyPair::generate().unwrap();
-        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "shipgate notify test CA");
-        ca_params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = rcgen::Issuer::new(ca_params, ca_key);
-        let leaf_key = rcgen::KeyPair::generate().unwrap();
-        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .unwrap()
-            .signed_by(&leaf_key, &issuer)
-            .unwrap();
+        let ca = TestCa::new("shipgate notify test CA");
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("server.pem"), leaf.pem()).unwrap();
-        std::fs::write(dir.path().join("server.key"), leaf_key.serialize_pem()).unwrap();
-        TestPki {
-            dir,
-            ca_pem: ca_cert.pem(),
-        }
+        ca.issue_for(&["127.0.0.1"]).write(dir.path(), "server");
+        TestPki { dir, ca_pem: ca.pem }
     }
 
     fn cert(&self) -> PathBuf {
@@ -200,36 +181,17 @@ fn plain_smtp_delivers_a_text_and_html_message() {
     assert_eq!(mail.to, ["ops@acme.test", "lead@acme.test"]);
     assert!(!mail.tls);
     assert_eq!(mail.auth, None);
-    assert!(
-        mail.data.contains("Content-Type: multipart/alternative"),
-        "{}",
-        mail.data
-    );
-    assert!(
-        mail.data.contains("Content-Type: text/plain; charset=utf-8"),
-        "{}",
-        mail.data
-    );
-    assert!(
-        mail.data.contains("Content-Type: text/html; charset=utf-8"),
-        "{}",
-        mail.data
-    );
-    assert!(mail.data.contains("To: ops@acme.test, lead@acme.test"), "{}", mail.data);
-    // The subject carries an emoji, so it is RFC 2047 encoded.
-    assert!(
-        mail.data
-            .contains("Subject: =?utf-8?b?8J+aqA==?= Deploy failed: 2.0.0 to production"),
-        "{}",
-        mail.data
-    );
-    // Both parts are quoted-printable; undo its soft line breaks and `=3D`.
-    let decoded = mail.data.replace("=\r\n", "").replace("=3D", "=");
-    assert!(decoded.contains("Rolled back: <5xx> & \"timeouts\""), "{decoded}");
-    assert!(
-        decoded.contains("Rolled back: &lt;5xx&gt; &amp; &quot;timeouts&quot;"),
-        "{decoded}"
-    );
+    // multipart/alternative with a text and an HTML part, both
+    // quoted-printable; the emoji subject is RFC 2047 encoded; the message is
+    // escaped for HTML only.
+    insta::with_settings!({ filters => vec![
+        (r"(?m)^Date: .*$", "Date: [DATE]"),
+        (r"(?m)^Message-ID: .*$", "Message-ID: [MESSAGE-ID]"),
+        (r#"boundary="[^"]+""#, r#"boundary="[BOUNDARY]""#),
+        (r"(?m)^--[0-9A-Za-z]{16,}(--)?$", "--[BOUNDARY]$1"),
+    ]}, {
+        insta::assert_snapshot!("deploy_mail", mail.data.replace("\r\n", "\n"));
+    });
 }
 
 #[test]

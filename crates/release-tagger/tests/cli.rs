@@ -7,6 +7,7 @@ use std::process::Command;
 
 use common::*;
 use shipgate_testkit::FakeGitHub;
+use shipgate_testkit::cli::step_outputs;
 use shipgate_testkit::git::GitFixture;
 
 #[test]
@@ -31,13 +32,7 @@ fn next_prints_the_version_and_json_and_explains() {
 
     let out = ok(run(&fixture, &["next", "--explain"]));
     assert_eq!(stdout(&out), "1.3.0\n", "the explanation stays off stdout");
-    let why = stderr(&out);
-    assert!(why.contains("previous release: v1.2.0"), "{why}");
-    assert!(
-        why.contains("minor") && why.contains("add the export endpoint (feat)"),
-        "{why}"
-    );
-    assert!(why.contains("bump: minor → 1.3.0"), "{why}");
+    insta::assert_snapshot!("next_explain", stderr(&out));
 }
 
 #[test]
@@ -72,7 +67,7 @@ fn next_sets_action_outputs() {
     );
     let out = ok(out);
     assert_eq!(stdout(&out).lines().last(), Some("1.3.0-rc.1"));
-    let values = outputs(&output);
+    let values = step_outputs(&output);
     assert_eq!(values["version"], "1.3.0-rc.1");
     assert_eq!(values["previous-version"], "1.2.0");
     assert_eq!(values["tag"], "v1.3.0-rc.1");
@@ -229,29 +224,9 @@ fn changelog_groups_and_links() {
     fixture.commit("feat!: drop the legacy flag\n\nBREAKING CHANGE: `--legacy` is gone");
     let out = ok(run_in(fixture.path(), &["changelog"], LINK_ENV));
     let text = stdout(&out);
-    let url = "https://github.example.com/acme/widgets";
-    assert!(
-        text.starts_with(&format!("## [2.0.0]({url}/compare/v1.2.0...v2.0.0) - 2024-01-14\n")),
-        "{text}"
-    );
-    let order: Vec<usize> = [
-        "### Breaking Changes",
-        "### Features",
-        "### Bug Fixes",
-        "### Performance",
-    ]
-    .iter()
-    .map(|h| text.find(h).unwrap_or_else(|| panic!("{h} missing: {text}")))
-    .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
-    assert!(text.contains("- `--legacy` is gone ("), "{text}");
-    assert!(
-        text.contains(&format!("- **parser:** handle empty input ([#41]({url}/pull/41)) ([")),
-        "{text}"
-    );
-    let fix_sha = fixture.rev_parse("HEAD~4");
-    assert!(text.contains(&format!("({url}/commit/{fix_sha})")), "{text}");
-    assert!(!text.contains("tidy"), "chore is in no group: {text}");
+    // Groups in the seeds' order, the breaking note, PR and commit links; the
+    // chore is in no group.
+    insta::assert_snapshot!("changelog_groups_and_links", text);
 
     let doc = json(&ok(run_in(fixture.path(), &["changelog", "--json"], LINK_ENV)));
     assert_eq!(doc["release_version"], "2.0.0");
@@ -264,10 +239,7 @@ fn changelog_links_come_from_the_origin_remote() {
     let fixture = released_repo();
     fixture.run_git(&["remote", "add", "origin", "git@github.com:acme/gadgets.git"]);
     let text = stdout(&ok(run(&fixture, &["changelog"])));
-    assert!(
-        text.contains("(https://github.com/acme/gadgets/compare/v1.2.0...v1.3.0)"),
-        "{text}"
-    );
+    insta::assert_snapshot!("changelog_links_from_origin", text);
 }
 
 #[test]
@@ -279,11 +251,7 @@ fn changelog_output_prepends_idempotently() {
     );
     ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
     let once = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
-    assert!(
-        once.starts_with("# Changelog\n\nAll notable changes.\n\n## 1.3.0 - 2024-01-14\n"),
-        "{once}"
-    );
-    assert!(once.ends_with("## [1.2.0] - 2024-01-01\n\n- old entry\n"), "{once}");
+    insta::assert_snapshot!("changelog_prepended", once);
     ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
     let twice = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
     assert_eq!(once, twice);
@@ -292,8 +260,7 @@ fn changelog_output_prepends_idempotently() {
     fixture.commit("fix: one more");
     ok(run(&fixture, &["changelog", "--output", "CHANGELOG.md"]));
     let updated = std::fs::read_to_string(fixture.path().join("CHANGELOG.md")).unwrap();
-    assert_eq!(updated.matches("## 1.3.0").count(), 1, "{updated}");
-    assert!(updated.contains("one more"), "{updated}");
+    insta::assert_snapshot!("changelog_unreleased_section_replaced", updated);
 
     ok(run(&fixture, &["changelog", "--output", "OTHER.md", "--dry-run"]));
     assert!(!fixture.path().join("OTHER.md").exists());
@@ -305,20 +272,8 @@ fn changelog_all_regenerates_history_and_tag_renders_one_release() {
     fixture.tag_annotated("v1.3.0", "Release version 1.3.0");
     fixture.commit("fix: after 1.3.0");
     let text = stdout(&ok(run(&fixture, &["changelog", "--all"])));
-    let headings: Vec<&str> = text.lines().filter(|l| l.starts_with("## ")).collect();
-    assert_eq!(
-        headings,
-        vec![
-            "## 1.3.1 - 2024-01-14",
-            "## 1.3.0 - 2024-01-14",
-            "## 1.2.0 - 2024-01-14"
-        ],
-        "{text}"
-    );
-    assert!(text.starts_with("# Changelog\n"), "{text}");
+    insta::assert_snapshot!("changelog_all", text);
     let section_130 = &text[text.find("## 1.3.0").unwrap()..text.find("## 1.2.0").unwrap()];
-    assert!(section_130.contains("add the export endpoint"), "{section_130}");
-    assert!(!section_130.contains("after 1.3.0"), "{section_130}");
 
     let one = stdout(&ok(run(&fixture, &["changelog", "--tag", "v1.3.0"])));
     assert_eq!(one.trim_end(), section_130.trim_end());
@@ -392,12 +347,6 @@ fn release_outside_the_production_branch_says_so() {
     assert!(fixture.run_git(&["tag", "-l", "v1.3.0"]).is_empty());
 }
 
-fn fake_with_repo() -> FakeGitHub {
-    let fake = FakeGitHub::start();
-    fake.state().add_repo("acme", "widgets");
-    fake
-}
-
 fn github_env<'a>(fake_url: &'a str, token: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("GITHUB_API_URL", fake_url),
@@ -423,7 +372,7 @@ impl ReleaseJob {
     fn new() -> ReleaseJob {
         let fixture = released_repo();
         let remote = fixture.bare_remote();
-        let fake = fake_with_repo();
+        let fake = FakeGitHub::with_repo("acme", "widgets");
         let url = fake.url();
         let dir = tempfile::tempdir().unwrap();
         let (output, summary) = actions_env(dir.path());
@@ -464,7 +413,7 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
         "{shown}"
     );
     assert_eq!(job.remote.resolve("refs/tags/v1.3.0"), Some(job.fixture.head()));
-    let values = outputs(&job.output);
+    let values = step_outputs(&job.output);
     assert_eq!(values["version"], "1.3.0");
     assert_eq!(values["previous-version"], "1.2.0");
     assert_eq!(values["tag"], "v1.3.0");
@@ -474,10 +423,9 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
         values["release-url"],
         "https://github.com/acme/widgets/releases/tag/v1.3.0"
     );
-    assert!(values["changelog"].starts_with("## [1.3.0](https://github.com/acme/widgets/compare/v1.2.0...v1.3.0)"));
+    insta::assert_snapshot!("release_changelog_output", values["changelog"]);
     let summary_text = std::fs::read_to_string(&job.summary).unwrap();
-    assert!(summary_text.contains("## Release v1.3.0"), "{summary_text}");
-    assert!(summary_text.contains("### Features"), "{summary_text}");
+    insta::assert_snapshot!("release_summary", summary_text);
     {
         let state = job.fake.state();
         let repo = state.repo("acme", "widgets").unwrap();
@@ -485,12 +433,12 @@ fn release_tags_pushes_publishes_and_sets_outputs() {
         let release = &repo.releases[0];
         assert_eq!(release.tag_name, "v1.3.0");
         assert!(!release.prerelease && !release.draft);
-        assert!(release.body.as_deref().unwrap().contains("add the export endpoint"));
+        insta::assert_snapshot!("release_body", release.body.as_deref().unwrap());
     }
     // The second run finds nothing new and says so.
     std::fs::write(&job.output, "").unwrap();
     ok(run_in(job.fixture.path(), &["release", "--push"], &env));
-    assert_eq!(outputs(&job.output)["released"], "false");
+    assert_eq!(step_outputs(&job.output)["released"], "false");
     assert_eq!(job.fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
 }
 
@@ -592,7 +540,7 @@ fn a_release_whose_push_failed_is_finished_by_the_rerun() {
         stderr(&out)
     );
     assert_eq!(job.remote.resolve("refs/tags/v1.3.0"), Some(job.fixture.head()));
-    let values = outputs(&job.output);
+    let values = step_outputs(&job.output);
     assert_eq!(values["released"], "true");
     assert_eq!(values["version"], "1.3.0");
     assert_eq!(values["previous-version"], "1.2.0");
@@ -608,7 +556,7 @@ fn a_release_whose_push_failed_is_finished_by_the_rerun() {
     // Finished: the next run has nothing to do.
     std::fs::write(&job.output, "").unwrap();
     ok(run_in(job.fixture.path(), &["release", "--push"], &env));
-    assert_eq!(outputs(&job.output)["released"], "false");
+    assert_eq!(step_outputs(&job.output)["released"], "false");
     assert_eq!(job.fake.state().repo("acme", "widgets").unwrap().releases.len(), 1);
 }
 
@@ -616,7 +564,7 @@ fn a_release_whose_push_failed_is_finished_by_the_rerun() {
 fn publish_updates_instead_of_duplicating() {
     let fixture = released_repo();
     fixture.tag_annotated("v1.3.0-rc.1", "Release version 1.3.0-rc.1");
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let url = fake.url();
     let env = github_env(&url, fake.token());
     let doc = json(&ok(run_in(fixture.path(), &["publish", "--draft", "--json"], &env)));
@@ -650,7 +598,7 @@ fn publish_without_a_token_or_on_an_untagged_head_is_exit_2() {
 #[test]
 fn publish_failures_are_external_and_never_leak_the_token() {
     let fixture = released_repo();
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     fake.state()
         .fail_next("/repos/acme/widgets/releases", vec![502, 502, 502, 502, 502, 502]);
     let url = fake.url();
@@ -711,7 +659,7 @@ fn publish_uploads_assets_with_sha256_files_and_replaces_them_on_rerun() {
     std::fs::write(dist.join("SBOM.json"), br#"{"bomFormat":"CycloneDX"}"#).unwrap();
     // A checksum file of the user's own gives way to the one publish writes.
     std::fs::write(dist.join("SBOM.json.sha256"), b"stale  dist/SBOM.json\n").unwrap();
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let url = fake.url();
     let env = github_env(&url, fake.token());
     let args = [
@@ -811,7 +759,7 @@ fn a_missing_asset_is_exit_2_before_anything_is_created() {
     let fixture = released_repo();
     let _remote = fixture.bare_remote();
     std::fs::write(fixture.path().join("present.txt"), b"here").unwrap();
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let url = fake.url();
     let env = github_env(&url, fake.token());
     for (asset, said) in [

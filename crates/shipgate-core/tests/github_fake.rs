@@ -31,15 +31,16 @@ fn client(fake: &FakeGitHub, token: &str, max_attempts: u32) -> (GitHubClient, A
     (GitHubClient::new(settings).expect("client builds"), waits)
 }
 
-fn fake_with_repo() -> FakeGitHub {
-    let fake = FakeGitHub::start();
-    fake.state().add_repo("acme", "widgets").private = true;
+/// The fake with the private repository acme/widgets.
+fn fake_with_private_repo() -> FakeGitHub {
+    let fake = FakeGitHub::with_repo("acme", "widgets");
+    fake.state().repo_mut("acme", "widgets").private = true;
     fake
 }
 
 #[tokio::test]
 async fn repository_is_read_with_the_token() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     let (client, waits) = client(&fake, fake.token(), 3);
     let repo = client.repository("acme", "widgets").await.expect("repository");
     assert_eq!(
@@ -64,7 +65,7 @@ async fn repository_is_read_with_the_token() {
 
 #[tokio::test]
 async fn a_bad_token_is_a_usage_error_that_never_shows_the_token() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     let wrong_token = "ghp_notTheRightToken7f3a9c1d";
     let (client, _) = client(&fake, wrong_token, 3);
     let error = client
@@ -81,7 +82,7 @@ async fn a_bad_token_is_a_usage_error_that_never_shows_the_token() {
 
 #[tokio::test]
 async fn an_unknown_repository_is_a_usage_error() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     let (client, _) = client(&fake, fake.token(), 3);
     let error = client
         .repository("acme", "gadgets")
@@ -93,7 +94,7 @@ async fn an_unknown_repository_is_a_usage_error() {
 
 #[tokio::test]
 async fn a_validation_failure_is_a_usage_error_with_githubs_reason() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     fake.state().seed_release("acme", "widgets", "v1.0.0", false);
     let (client, _) = client(&fake, fake.token(), 3);
     let error = client
@@ -115,7 +116,7 @@ async fn a_validation_failure_is_a_usage_error_with_githubs_reason() {
 
 #[tokio::test]
 async fn transient_failures_are_retried_until_success() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     fake.state().fail_next("/repos/acme/widgets", vec![502, 502]);
     let (client, waits) = client(&fake, fake.token(), 3);
     let repo = client
@@ -130,7 +131,7 @@ async fn transient_failures_are_retried_until_success() {
 
 #[tokio::test]
 async fn failures_that_outlast_the_retries_are_external() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     fake.state().fail_next("/repos/acme/widgets", vec![502; 10]);
     let (client, _) = client(&fake, fake.token(), 3);
     let error = client
@@ -145,7 +146,7 @@ async fn failures_that_outlast_the_retries_are_external() {
 
 #[tokio::test]
 async fn a_secondary_rate_limit_waits_as_told_then_retries() {
-    let fake = fake_with_repo();
+    let fake = fake_with_private_repo();
     fake.state().secondary_rate_limit_next("/repos/acme/widgets", 1, 1);
     let (client, waits) = client(&fake, fake.token(), 3);
     let repo = client

@@ -47,19 +47,11 @@ fn git_in(dir: &Path, args: &[&str], date: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-/// Isolates `command` from the caller's environment and git config: no
-/// GitHub Actions variables, no user or system config, fixed identities, no
-/// editor (`GIT_EDITOR=true` keeps the message git prepared), `dir` as the
-/// working directory and `HOME`.
+/// Isolates `command` as [`crate::cli::isolate`] does, for git and the
+/// hooks it runs: fixed identities, no editor (`GIT_EDITOR=true` keeps the
+/// message git prepared), English messages and no colour.
 pub fn isolate<'c>(command: &'c mut Command, dir: &Path) -> &'c mut Command {
-    command
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
+    crate::cli::isolate(command, dir)
         .env("GIT_EDITOR", "true")
         .env("GIT_AUTHOR_NAME", AUTHOR_NAME)
         .env("GIT_AUTHOR_EMAIL", AUTHOR_EMAIL)

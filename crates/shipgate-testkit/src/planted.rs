@@ -156,20 +156,7 @@ pub fn run(
     actions: Option<&ActionsFiles>,
     report_files: &[&str],
 ) -> Outcome {
-    command.current_dir(dir).env("NO_COLOR", "1");
-    for name in [
-        "GITHUB_ACTIONS",
-        "GITHUB_OUTPUT",
-        "GITHUB_STEP_SUMMARY",
-        "GITHUB_EVENT_PATH",
-        "GITHUB_EVENT_NAME",
-        "GITHUB_REF",
-        "GITHUB_HEAD_REF",
-        "SHIPGATE_CONFIG",
-        "CI",
-    ] {
-        command.env_remove(name);
-    }
+    crate::cli::isolate(&mut command, dir);
     if let Some(actions) = actions {
         command.envs(actions.env());
     }

@@ -24,15 +24,9 @@ fn json_of(response: &FetchedResponse) -> Value {
     response.json().expect("JSON body")
 }
 
-fn fake_with_repo() -> FakeGitHub {
-    let fake = FakeGitHub::start();
-    fake.state().add_repo("acme", "widgets");
-    fake
-}
-
 #[test]
 fn repository_has_githubs_shape() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let response = call(&fake, "GET", "/repos/acme/widgets", None);
     assert_eq!(response.status, 200);
     let repo = json_of(&response);
@@ -44,7 +38,7 @@ fn repository_has_githubs_shape() {
 
 #[test]
 fn authentication_is_required_and_checked() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let url = format!("{}/repos/acme/widgets", fake.url());
 
     let anonymous = http::get(&url).expect("get");
@@ -64,7 +58,7 @@ fn authentication_is_required_and_checked() {
 
 #[test]
 fn unknown_repositories_and_routes_are_not_found() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     for path in ["/repos/acme/nope", "/repos/acme/widgets/no-such-endpoint"] {
         let response = call(&fake, "GET", path, None);
         assert_eq!(response.status, 404, "{path}");
@@ -74,7 +68,7 @@ fn unknown_repositories_and_routes_are_not_found() {
 
 #[test]
 fn releases_are_created_found_updated_and_validated() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let created = call(
         &fake,
         "POST",
@@ -143,7 +137,7 @@ fn releases_are_created_found_updated_and_validated() {
 
 #[test]
 fn release_lists_paginate_with_link_headers() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     for minor in 0..5 {
         fake.state()
             .seed_release("acme", "widgets", &format!("v1.{minor}.0"), false);
@@ -167,7 +161,7 @@ fn release_lists_paginate_with_link_headers() {
 
 #[test]
 fn pull_requests_are_created_filtered_and_reviewed() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let created = call(
         &fake,
         "POST",
@@ -232,7 +226,7 @@ fn pull_requests_are_created_filtered_and_reviewed() {
 
 #[test]
 fn check_runs_and_statuses_resolve_branches_and_keep_the_latest() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let sha = {
         let mut state = fake.state();
         let sha = state.repo("acme", "widgets").expect("repo").branches["main"].clone();
@@ -278,7 +272,7 @@ fn check_runs_and_statuses_resolve_branches_and_keep_the_latest() {
 
 #[test]
 fn branch_protection_round_trips_in_githubs_response_shape() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     let path = "/repos/acme/widgets/branches/main/protection";
     let unprotected = call(&fake, "GET", path, None);
     assert_eq!(unprotected.status, 404);
@@ -327,7 +321,7 @@ fn branch_protection_round_trips_in_githubs_response_shape() {
 
 #[test]
 fn run_approvals_and_issue_comments() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     fake.state()
         .seed_run_approval("acme", "widgets", 77, "carol", "approved", "production");
     let approvals = json_of(&call(
@@ -388,7 +382,7 @@ fn run_approvals_and_issue_comments() {
 
 #[test]
 fn queued_faults_are_served_before_normal_answers_and_recorded() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     fake.state().fail_next("/repos/acme/widgets", vec![502, 503]);
     let statuses: Vec<u16> = (0..3)
         .map(|_| call(&fake, "GET", "/repos/acme/widgets", None).status)
@@ -428,7 +422,7 @@ fn queued_faults_are_served_before_normal_answers_and_recorded() {
 
 #[test]
 fn request_bodies_are_recorded_as_json() {
-    let fake = fake_with_repo();
+    let fake = FakeGitHub::with_repo("acme", "widgets");
     call(
         &fake,
         "POST",

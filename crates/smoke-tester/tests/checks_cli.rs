@@ -3,7 +3,8 @@
 
 mod support;
 
-use support::{Servers, TestCa, all_output, code, self_signed, smoke_tester, stdout};
+use shipgate_testkit::tls::{LOCALHOST, TestCa, self_signed};
+use support::{Servers, all_output, code, smoke_tester, smoke_tester_command, stdout};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
@@ -54,11 +55,7 @@ fn a_200_saying_unhealthy_fails_with_expected_and_actual() {
         &[],
     );
     assert_eq!(code(&output), 1, "{}", all_output(&output));
-    assert!(
-        stdout(&output).contains(r#"✗ jsonpath $.status == "healthy": expected "healthy", actual "unhealthy""#),
-        "{}",
-        stdout(&output)
-    );
+    insta::assert_snapshot!("unhealthy_verdict", stable(&stdout(&output)));
 }
 
 #[test]
@@ -73,50 +70,25 @@ fn faults_each_get_a_clear_verdict() {
         format!("http://127.0.0.1:{port}/health")
     };
     let dir = temp();
-    let cases: Vec<(String, Vec<&str>, &str)> = vec![
-        (
-            format!("{base}/slow"),
-            vec!["--request-timeout", "500ms"],
-            "✗ timed out after 500 ms",
-        ),
-        (closed, vec![], "✗ could not connect"),
-        (
-            format!("{base}/invalid-json"),
-            vec!["--jsonpath", "$.status"],
-            "actual body is not JSON",
-        ),
-        (
-            format!("{base}/flap"),
-            vec![],
-            "✗ status 200-399: expected 200-399, actual 503",
-        ),
-        (
-            format!("{base}/health/detailed"),
-            vec!["--status", "2xx"],
-            "expected 2xx, actual 503",
-        ),
-        (
-            format!("{huge}/big"),
-            vec![],
-            "response body larger than the 10 MiB limit; stopped reading",
-        ),
-        (
-            format!("{base}/loop-a"),
-            vec![],
-            "✗ redirect loop: /loop-a -> /loop-b -> /loop-a",
-        ),
+    // Each fault with the flags that make it fail, and its own verdict.
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (format!("{base}/slow"), vec!["--request-timeout", "500ms"]),
+        (closed, vec![]),
+        (format!("{base}/invalid-json"), vec!["--jsonpath", "$.status"]),
+        (format!("{base}/flap"), vec![]),
+        (format!("{base}/health/detailed"), vec!["--status", "2xx"]),
+        (format!("{huge}/big"), vec![]),
+        (format!("{base}/loop-a"), vec![]),
     ];
-    for (url, flags, verdict) in cases {
+    let mut verdicts = String::new();
+    for (url, flags) in cases {
         let mut args = vec!["check", url.as_str(), "--retries", "0"];
         args.extend(flags);
         let output = smoke_tester(dir.path(), &args, &[]);
         assert_eq!(code(&output), 1, "{url}: {}", all_output(&output));
-        assert!(
-            stdout(&output).contains(verdict),
-            "{url}: wanted {verdict:?} in\n{}",
-            all_output(&output)
-        );
+        verdicts.push_str(&stdout(&output));
     }
+    insta::assert_snapshot!("fault_verdicts", stable(&verdicts));
 }
 
 #[test]
@@ -189,12 +161,12 @@ fn the_failure_threshold_decides_how_many_attempts_a_failing_check_gets() {
 #[test]
 fn https_with_a_test_ca_checks_certificate_expiry() {
     let servers = Servers::new();
-    let ca = TestCa::new();
+    let ca = TestCa::new("shipgate smoke-tester test CA");
     let dir = temp();
     let ca_path = ca.write(dir.path());
     let ca_flag = ca_path.to_str().unwrap();
 
-    let ten_days = ca.issue(-1, 10);
+    let ten_days = ca.issue(&LOCALHOST, -1, 10);
     let valid = servers.tls(&ten_days.certificate_pem, &ten_days.key_pem);
     let output = smoke_tester(
         dir.path(),
@@ -230,7 +202,7 @@ fn https_with_a_test_ca_checks_certificate_expiry() {
         stdout(&output)
     );
 
-    let expired = ca.issue(-30, -1);
+    let expired = ca.issue(&LOCALHOST, -30, -1);
     let expired = servers.tls(&expired.certificate_pem, &expired.key_pem);
     let output = smoke_tester(
         dir.path(),
@@ -251,7 +223,7 @@ fn https_with_a_test_ca_checks_certificate_expiry() {
         stdout(&output)
     );
 
-    let untrusted = self_signed();
+    let untrusted = self_signed(&LOCALHOST);
     let untrusted = servers.tls(&untrusted.certificate_pem, &untrusted.key_pem);
     let output = smoke_tester(
         dir.path(),
@@ -410,6 +382,14 @@ equals = "something else"
             assert!(!text.contains(secret), "secret leaked into {file}:\n{text}");
         }
     }
+    // What the failure looks like with the secret masked, in each format.
+    for (name, file) in [
+        ("masked_summary", "summary.md"),
+        ("masked_junit", "out/junit.xml"),
+        ("masked_tap", "out/report.tap"),
+    ] {
+        report_snapshot(name, &std::fs::read_to_string(dir.path().join(file)).unwrap());
+    }
 }
 
 #[test]
@@ -483,14 +463,11 @@ status = 200
     );
     assert_eq!(code(&output), 1, "{}", all_output(&output));
     let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(document["tool"], "smoke-tester");
-    assert_eq!(document["command"], "run");
-    assert_eq!(document["passed"], false);
-    assert_eq!(document["checks"][0]["name"], "health");
-    assert_eq!(document["checks"][0]["passed"], true);
-    assert_eq!(document["checks"][1]["status"], 503);
-    assert_eq!(document["checks"][1]["assertions"][0]["expected"], "200");
-    assert_eq!(document["checks"][1]["assertions"][0]["actual"], "503");
+    report_snapshot("run_json", &serde_json::to_string_pretty(&document).unwrap());
+    report_snapshot(
+        "run_junit",
+        &std::fs::read_to_string(dir.path().join("junit.xml")).unwrap(),
+    );
 
     let junit = std::fs::File::open(dir.path().join("junit.xml")).unwrap();
     let suites = junit_parser::from_reader(std::io::BufReader::new(junit)).expect("valid JUnit XML");
@@ -575,6 +552,24 @@ status = 503
 }
 
 /// Output with what changes from run to run (port, latency column) replaced.
+/// Snapshots a report with what changes from run to run (ports, timings,
+/// dates) replaced.
+fn report_snapshot(name: &str, report: &str) {
+    insta::with_settings!({ filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"\[::1\]:\d+", "[::1]:[PORT]"),
+        (r#""(duration_ms|elapsed_ms|latency_ms)": \d+(\.\d+)?"#, r#""$1": "[MS]""#),
+        (r#"time="[0-9.]+""#, r#"time="[SECONDS]""#),
+        (r"\| \d+ ms \|", "| [N] ms |"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[TIMESTAMP]"),
+        (r#""version": "\d+\.\d+\.\d+[^"]*""#, r#""version": "[VERSION]""#),
+        // The user agent in an echoed body, cut short with an ellipsis.
+        (r#"shipgate/[0-9][^"\\ ]*…"#, "shipgate/[VERSION]…"),
+    ]}, {
+        insta::assert_snapshot!(name, report);
+    });
+}
+
 fn stable(text: &str) -> String {
     let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
     let latency = regex::Regex::new(r" +\d+ ms  ([A-Z]+) ").unwrap();
@@ -601,7 +596,7 @@ fn credentials_in_the_url_never_reach_any_output_and_only_their_parts_are_masked
     for json in [false, true] {
         for in_actions in [false, true] {
             let actions = ActionsFiles::new();
-            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+            let mut command = smoke_tester_command(dir.path());
             command.args([
                 "check",
                 &url,
@@ -652,7 +647,7 @@ fn a_failed_check_in_actions_writes_exactly_one_error_annotation() {
     let base = servers.service("127.0.0.1:0");
     let dir = temp();
     let actions = ActionsFiles::new();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+    let mut command = smoke_tester_command(dir.path());
     command.args(["check", &format!("{base}/health/detailed"), "--retries", "0"]);
     let outcome = planted::run("smoke-tester check", command, dir.path(), Some(&actions), &[]);
     assert_eq!(outcome.code, Some(1), "{outcome:?}");
@@ -668,7 +663,7 @@ fn a_failed_check_in_actions_writes_exactly_one_error_annotation() {
     );
     // A passing check writes none.
     let actions = ActionsFiles::new();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
+    let mut command = smoke_tester_command(dir.path());
     command.args(["check", &format!("{base}/health")]);
     let outcome = planted::run("smoke-tester check", command, dir.path(), Some(&actions), &[]);
     assert_eq!(outcome.code, Some(0), "{outcome:?}");
@@ -775,7 +770,7 @@ fn a_pinned_self_signed_certificate_with_ca_true_is_accepted() {
     assert_eq!(code(&output), 0, "{}", all_output(&output));
 
     // Another certificate that is not the pinned one is still refused.
-    let other = self_signed();
+    let other = self_signed(&LOCALHOST);
     let other_url = servers.tls(&other.certificate_pem, &other.key_pem);
     let output = smoke_tester(
         dir.path(),

@@ -5,12 +5,14 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use shipgate_testkit::cli::step_outputs;
 use shipgate_testkit::demo_service::{DemoService, Faults};
+use shipgate_testkit::tls::{LOCALHOST, TestCa};
 use shipgate_testkit::{CannedResponse, Prometheus, ScriptedServer};
-use support::{all_output, code, smoke_tester, step_outputs};
+use support::{all_output, code, smoke_tester, smoke_tester_command};
 
 fn prometheus() -> &'static Prometheus {
     Prometheus::shared().unwrap_or_else(|error| panic!("{error:#}"))
@@ -96,8 +98,7 @@ fn watch_calls_a_rollback_within_the_failure_limit_once_the_service_goes_bad() {
     let report = run.path("report.json");
     let env = run.env();
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_smoke-tester"))
-        .current_dir(run.dir.path())
+    let child = smoke_tester_command(run.dir.path())
         .args([
             "watch",
             "--prometheus",
@@ -108,7 +109,6 @@ fn watch_calls_a_rollback_within_the_failure_limit_once_the_service_goes_bad() {
         .args(["--query-window", "3s", "--interval", "1s", "--failure-limit", "2"])
         .args(["--duration", "40s", "--report", &report])
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove("SHIPGATE_CONFIG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -402,8 +402,8 @@ fn credentials_go_to_prometheus_and_nowhere_else() {
 
 #[test]
 fn a_prometheus_behind_tls_with_a_private_ca_is_trusted_with_ca_cert() {
-    let ca = support::TestCa::new();
-    let leaf = ca.issue(-1, 30);
+    let ca = TestCa::new("shipgate smoke-tester test CA");
+    let leaf = ca.issue(&LOCALHOST, -1, 30);
     let run = Run::new();
     std::fs::write(run.dir.path().join("tls.crt"), &leaf.certificate_pem).unwrap();
     std::fs::write(run.dir.path().join("tls.key"), &leaf.key_pem).unwrap();

@@ -6,7 +6,8 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Servers, all_output, code, smoke_tester, stdout, step_outputs};
+use shipgate_testkit::cli::step_outputs;
+use support::{Servers, all_output, code, smoke_tester, stdout};
 
 fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")

@@ -1,37 +1,20 @@
 //! Runs the real branch-guard binary in scripted repositories.
 #![allow(dead_code)]
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 /// The branch-guard binary cargo built for these tests.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_branch-guard")
 }
 
-/// A command isolated from the caller's environment: no GitHub Actions
-/// variables, no user or system git config.
+/// `program` in `dir` isolated from the caller's environment as git and its
+/// hooks run in the tests ([`shipgate_testkit::git::isolate`]).
 pub fn isolated(program: &str, dir: &Path) -> Command {
     let mut command = Command::new(program);
     shipgate_testkit::git::isolate(&mut command, dir);
     command
-}
-
-/// Runs `command` with `stdin` and returns its output.
-pub fn run_with_stdin(mut command: Command, stdin: &str) -> Output {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
 }
 
 /// branch-guard `args` in `dir`.

@@ -1,5 +1,5 @@
 //! Helpers shared by migrate-runner's integration tests: run the built
-//! binary with a clean environment, and find the fixture sets.
+//! binary isolated from the caller's environment, and find the fixture sets.
 
 #![allow(dead_code)]
 
@@ -56,26 +56,13 @@ impl Run {
     }
 }
 
-/// A command for the binary with only PATH, HOME and USER from outside, so
-/// no DATABASE_URL or GITHUB_* of the machine leaks in.
+/// A command for the binary in `cwd`, isolated from the caller's
+/// environment ([`shipgate_testkit::cli::isolate`]: no DATABASE_URL or
+/// GITHUB_* of the machine leaks in), acting as the user `tester`.
 pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(binary());
-    command.args(args);
-    isolate(&mut command, cwd, env);
+    let mut command = shipgate_testkit::cli::command(binary(), cwd);
+    command.args(args).env("USER", "tester").envs(env.iter().copied());
     command
-}
-
-fn isolate(command: &mut Command, cwd: &Path, env: &[(&str, &str)]) {
-    command
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", cwd)
-        .env("USER", "tester")
-        .env("NO_COLOR", "1");
-    for (name, value) in env {
-        command.env(name, value);
-    }
 }
 
 pub fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
@@ -88,7 +75,12 @@ pub fn run_at_terminal(cwd: &Path, args: &[&str], env: &[(&str, &str)], typed: &
     use std::io::Write as _;
     let mut command =
         shipgate_testkit::tools::under_terminal(Path::new(binary()), args).unwrap_or_else(|error| panic!("{error}"));
-    isolate(&mut command, cwd, env);
+    // At a terminal colour would be on: the assertions read plain text.
+    command
+        .env("USER", "tester")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied());
+    shipgate_testkit::cli::isolate(&mut command, cwd);
     let mut child = command
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -1,11 +1,11 @@
-//! Runs the notify binary the way a workflow step would: a clean
-//! environment with only the GitHub context and the variables a test
-//! passes, in a scratch directory, capturing everything it writes.
+//! Runs the notify binary the way a workflow step would: isolated from the
+//! caller's environment (`shipgate_testkit::cli`), with only the GitHub
+//! context and the variables a test passes, in a scratch directory,
+//! capturing everything it writes.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tempfile::TempDir;
 
@@ -46,17 +46,9 @@ impl Run {
         serde_json::from_str(&self.stdout_text()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
     }
 
+    /// The step output `name`, as the runner reads `$GITHUB_OUTPUT`.
     pub fn output(&self, name: &str) -> Option<String> {
-        let mut lines = self.outputs.lines();
-        while let Some(line) = lines.next() {
-            if let Some((key, delimiter)) = line.split_once("<<")
-                && key == name
-            {
-                let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
-                return Some(value.join("\n"));
-            }
-        }
-        None
+        shipgate_testkit::cli::parse_step_outputs(&self.outputs).remove(name)
     }
 }
 
@@ -118,10 +110,8 @@ impl Runner {
         let summary = self.dir.path().join("summary");
         std::fs::write(&outputs, "").unwrap();
         std::fs::write(&summary, "").unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_notify"));
-        command.args(args).current_dir(self.repo()).env_clear();
-        command.env("PATH", std::env::var("PATH").unwrap_or_default());
-        command.env("HOME", self.dir.path());
+        let mut command = shipgate_testkit::cli::command(env!("CARGO_BIN_EXE_notify"), &self.repo());
+        command.args(args).env("HOME", self.dir.path());
         if self.env.iter().any(|(k, _)| k == "GITHUB_ACTIONS") {
             command
                 .env("GITHUB_OUTPUT", &outputs)

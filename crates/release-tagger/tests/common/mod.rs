@@ -2,29 +2,14 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use shipgate_testkit::git::GitFixture;
 
-/// Runs the binary in `dir` with a clean environment: no Actions variables
-/// leak in from a CI job running these tests, and git ignores the
-/// developer's config (signing, hooks).
+/// Runs the binary in `dir`, isolated from the caller's environment
+/// ([`shipgate_testkit::cli::isolate`]), with `env` set.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_release-tagger"));
-    command.args(args).current_dir(dir);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("GITHUB_") || name.starts_with("SHIPGATE_") || name == "GH_TOKEN" || name == "RUNNER_TEMP" {
-            command.env_remove(name);
-        }
-    }
-    command
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("run release-tagger")
+    shipgate_testkit::cli::run(env!("CARGO_BIN_EXE_release-tagger"), dir, args, env)
 }
 
 pub fn run(fixture: &GitFixture, args: &[&str]) -> Output {
@@ -67,25 +52,6 @@ pub fn released_repo() -> GitFixture {
     fixture.commit("feat(api): add the export endpoint");
     fixture.commit("chore: tidy");
     fixture
-}
-
-/// Step outputs written to a GITHUB_OUTPUT file, as a map.
-pub fn outputs(file: &Path) -> std::collections::BTreeMap<String, String> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let mut map = std::collections::BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line.split_once("<<").expect("heredoc output");
-        let mut value = Vec::new();
-        for inner in lines.by_ref() {
-            if inner == delimiter {
-                break;
-            }
-            value.push(inner);
-        }
-        map.insert(name.to_owned(), value.join("\n"));
-    }
-    map
 }
 
 pub fn actions_env(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {

@@ -76,6 +76,13 @@ impl FakeGitHub {
         FakeGitHub { server, state }
     }
 
+    /// [`FakeGitHub::start`] with one public repository, `owner/name`.
+    pub fn with_repo(owner: &str, name: &str) -> FakeGitHub {
+        let fake = FakeGitHub::start();
+        fake.state().add_repo(owner, name);
+        fake
+    }
+
     /// The API base URL (use it as `GITHUB_API_URL`).
     pub fn url(&self) -> String {
         self.server.url()

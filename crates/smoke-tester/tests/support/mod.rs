@@ -1,15 +1,15 @@
 //! Misbehaving local services for the smoke-tester tests: a real axum
 //! server on 127.0.0.1 or ::1, a raw socket that streams an endless body,
-//! and TLS servers with certificates from a throwaway test CA.
+//! and TLS servers (certificates from `shipgate_testkit::tls`).
 
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -179,102 +179,6 @@ async fn read_request_head<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) {
     }
 }
 
-/// The test CA and certificates it issues.
-pub struct TestCa {
-    /// The CA certificate, PEM, for `--ca-cert`.
-    pub pem: String,
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-}
-
-/// A certificate and its private key, PEM.
-pub struct Issued {
-    pub certificate_pem: String,
-    pub key_pem: String,
-}
-
-fn since_epoch() -> Duration {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970")
-}
-
-const DAY: Duration = Duration::from_secs(86_400);
-
-impl TestCa {
-    pub fn new() -> Self {
-        let key = rcgen::KeyPair::generate().expect("CA key");
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "shipgate smoke-tester test CA");
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::CrlSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let epoch = rcgen::date_time_ymd(1970, 1, 1);
-        params.not_before = epoch + since_epoch() - 30 * DAY;
-        params.not_after = epoch + since_epoch() + 3650 * DAY;
-        let certificate = params.self_signed(&key).expect("CA certificate");
-        TestCa {
-            pem: certificate.pem(),
-            issuer: rcgen::Issuer::new(params, key),
-        }
-    }
-
-    /// A certificate for localhost and 127.0.0.1 valid from `from_days` to
-    /// `until_days` and a half, relative to now (negative is the past).
-    pub fn issue(&self, from_days: i64, until_days: i64) -> Issued {
-        let key = rcgen::KeyPair::generate().expect("leaf key");
-        let params = leaf_params(from_days, until_days);
-        let certificate = params.signed_by(&key, &self.issuer).expect("leaf certificate");
-        Issued {
-            certificate_pem: certificate.pem(),
-            key_pem: key.serialize_pem(),
-        }
-    }
-
-    /// Writes the CA certificate to `dir/ca.pem` and returns the path.
-    pub fn write(&self, dir: &Path) -> PathBuf {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.pem).expect("write CA");
-        path
-    }
-}
-
-impl Default for TestCa {
-    fn default() -> Self {
-        TestCa::new()
-    }
-}
-
-fn leaf_params(from_days: i64, until_days: i64) -> rcgen::CertificateParams {
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).expect("leaf params");
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    let at = |days: i64| {
-        let epoch = rcgen::date_time_ymd(1970, 1, 1);
-        if days >= 0 {
-            epoch + since_epoch() + DAY * days as u32
-        } else {
-            epoch + since_epoch() - DAY * days.unsigned_abs() as u32
-        }
-    };
-    params.not_before = at(from_days);
-    // Half a day more, so "days left" is a whole number however long the test takes.
-    params.not_after = at(until_days) + DAY / 2;
-    params
-}
-
-/// A self-signed certificate for localhost (no CA vouches for it).
-pub fn self_signed() -> Issued {
-    let key = rcgen::KeyPair::generate().expect("key");
-    let certificate = leaf_params(-1, 30).self_signed(&key).expect("self-signed certificate");
-    Issued {
-        certificate_pem: certificate.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The fault service
 
@@ -370,36 +274,15 @@ async fn me(headers: HeaderMap) -> Response {
 // ---------------------------------------------------------------------------
 // Running the binary
 
-/// Runs smoke-tester with `args` in `dir`, outside GitHub Actions unless `env` says so.
+/// Runs smoke-tester with `args` in `dir`, isolated
+/// ([`shipgate_testkit::cli::isolate`]): outside GitHub Actions unless `env` says so.
 pub fn smoke_tester(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_smoke-tester"));
-    command.current_dir(dir).args(args);
-    for name in [
-        "GITHUB_ACTIONS",
-        "GITHUB_OUTPUT",
-        "GITHUB_STEP_SUMMARY",
-        "SHIPGATE_CONFIG",
-        "CI",
-    ] {
-        command.env_remove(name);
-    }
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("run smoke-tester")
+    shipgate_testkit::cli::run(env!("CARGO_BIN_EXE_smoke-tester"), dir, args, env)
 }
 
-/// Reads a `$GITHUB_OUTPUT` file (`name<<DELIMITER` blocks).
-pub fn step_outputs(path: &Path) -> std::collections::BTreeMap<String, String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut outputs = std::collections::BTreeMap::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line.split_once("<<").expect("heredoc output");
-        let value: Vec<&str> = lines.by_ref().take_while(|body| *body != delimiter).collect();
-        outputs.insert(name.to_owned(), value.join("\n"));
-    }
-    outputs
+/// smoke-tester in `dir`, isolated, for a test that spawns it itself.
+pub fn smoke_tester_command(dir: &Path) -> std::process::Command {
+    shipgate_testkit::cli::command(env!("CARGO_BIN_EXE_smoke-tester"), dir)
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -12,7 +12,9 @@ use reqwest::ResponseBuilderExt;
 
 use crate::actions::redact;
 use crate::exit::{Error, Result};
-use crate::retry::{Decision, GiveUpReason, Outcome, RetryPolicy, is_secondary_rate_limit};
+use crate::retry::{
+    GaveUp, GiveUpReason, Outcome, RetryPolicy, Verdict, attempts_text, is_secondary_rate_limit, judge,
+};
 use crate::url_redaction;
 
 /// The user agent every shipgate request sends.
@@ -88,71 +90,83 @@ pub async fn send_with_retry<F>(policy: &RetryPolicy, make_request: F) -> Result
 where
     F: Fn() -> reqwest::RequestBuilder,
 {
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
+    let attempt = || async {
         let (client, request) = make_request().build_split();
         let request = request.map_err(|err| {
             let url = err.url().map(url_redaction::redact).unwrap_or_default();
-            Error::usage(format!("invalid HTTP request {url}: {}", innermost_message(&err)))
+            Unsent::Invalid(Error::usage(format!(
+                "invalid HTTP request {url}: {}",
+                innermost_message(&err)
+            )))
         })?;
-        let method = request.method().clone();
+        let shown = format!("{} {}", request.method(), url_redaction::redact(request.url()));
         let url = request.url().clone();
-        let shown = || format!("{method} {}", url_redaction::redact(&url));
-
-        let response = match client.execute(request).await {
-            Ok(response) => response,
-            Err(err) => match policy.decide(attempt, Outcome::Transport) {
-                Decision::Retry(wait) => {
-                    policy.sleep(wait).await;
-                    continue;
-                }
-                Decision::GiveUp(_) => {
-                    return Err(Error::external(format!(
-                        "{}: {} after {}",
-                        shown(),
-                        describe_transport_error(&err),
-                        attempts(attempt)
-                    )));
-                }
-            },
-        };
-
+        let response = client
+            .execute(request)
+            .await
+            .map_err(|err| Unsent::Transport(format!("{shown}: {}", describe_transport_error(&err))))?;
         let status = response.status();
         if status.is_success() || status.is_redirection() {
-            return Ok(response);
+            return Ok(Sent {
+                shown,
+                response,
+                body: None,
+            });
         }
         let (response, body) = read_body_if_needed(response, &url).await;
-        let decision = policy.decide(
-            attempt,
-            Outcome::Response {
-                status,
-                headers: response.headers(),
-                body: body.as_deref(),
-            },
-        );
-        match decision {
-            Decision::Retry(wait) => policy.sleep(wait).await,
-            Decision::GiveUp(GiveUpReason::NotRetryable) => return Ok(response),
-            Decision::GiveUp(GiveUpReason::AttemptsExhausted) => {
-                return Err(Error::external(format!(
-                    "{}: {} after {}",
-                    shown(),
-                    status_text(status),
-                    attempts(attempt)
-                )));
+        Ok(Sent { shown, response, body })
+    };
+    let verdict = |last: &std::result::Result<Sent, Unsent>| match last {
+        Ok(sent) => judge(Outcome::Response {
+            status: sent.response.status(),
+            headers: sent.response.headers(),
+            body: sent.body.as_deref(),
+        }),
+        Err(Unsent::Invalid(_)) => Verdict::Final,
+        Err(Unsent::Transport(_)) => Verdict::Transient { wait: None },
+    };
+    match policy.run(attempt, verdict).await {
+        Ok(Ok(sent)) => Ok(sent.response),
+        Ok(Err(Unsent::Invalid(error))) => Err(error),
+        // A transport failure is never final, so it only ends the loop as a give-up.
+        Ok(Err(Unsent::Transport(failure))) => Err(Error::external(failure)),
+        Err(GaveUp { last, attempts, reason }) => Err(match (last, reason) {
+            (Err(Unsent::Invalid(error)), _) => error,
+            (Err(Unsent::Transport(failure)), _) => {
+                Error::external(format!("{failure} after {}", attempts_text(attempts)))
             }
-            Decision::GiveUp(GiveUpReason::WaitTooLong(wait)) => {
-                return Err(Error::external(format!(
-                    "{}: {}; the server asked to wait {}s, longer than the {}s limit; try again later",
-                    shown(),
-                    status_text(status),
-                    wait.as_secs(),
-                    policy.max_retry_after.as_secs()
-                )));
-            }
-        }
+            (Ok(sent), GiveUpReason::WaitTooLong(wait)) => Error::external(format!(
+                "{}: {}; the server asked to wait {}s, longer than the {}s limit; try again later",
+                sent.shown,
+                status_text(sent.response.status()),
+                wait.as_secs(),
+                policy.max_retry_after.as_secs()
+            )),
+            (Ok(sent), _) => Error::external(format!(
+                "{}: {} after {}",
+                sent.shown,
+                status_text(sent.response.status()),
+                attempts_text(attempts)
+            )),
+        }),
     }
+}
+
+/// An answer, whatever its status, with the body when the retry decision
+/// needed it.
+struct Sent {
+    /// `GET https://host/***`, for messages.
+    shown: String,
+    response: reqwest::Response,
+    body: Option<String>,
+}
+
+/// An attempt that got no answer.
+enum Unsent {
+    /// The request cannot be built; retrying will not help.
+    Invalid(Error),
+    /// No answer (timeout, refused, reset): `METHOD url: what happened`.
+    Transport(String),
 }
 
 /// A 403 without rate-limit headers may still be GitHub's secondary rate
@@ -182,14 +196,6 @@ async fn read_body_if_needed(response: reqwest::Response, url: &reqwest::Url) ->
             reqwest::Response::from(http::Response::new(Vec::<u8>::new())),
             Some(text),
         ),
-    }
-}
-
-fn attempts(count: u32) -> String {
-    if count == 1 {
-        "1 attempt".to_owned()
-    } else {
-        format!("{count} attempts")
     }
 }
 

@@ -1,10 +1,14 @@
-//! When to retry an HTTP request, and how long to wait first.
+//! When to retry a request, how long to wait first, and the one loop that
+//! does it.
 //!
 //! The policy is pure: [`RetryPolicy::decide`] looks at one outcome and says
-//! "retry after this long" or "give up". The loops that actually send
-//! requests live in [`crate::http`] (reqwest) and [`crate::github`]
-//! (octocrab); both sleep through [`RetryPolicy::sleep`] so tests can swap
-//! the clock out and never really wait.
+//! "retry after this long" or "give up". [`RetryPolicy::run`] is the only
+//! retry loop in shipgate: [`crate::http`] (reqwest), [`crate::github`]
+//! (octocrab) and the notify channels hand it one attempt as an async
+//! closure and a hook that reads the service's verdict and wait hint
+//! (`Retry-After`, GitHub's rate-limit headers, Discord's `retry_after`).
+//! It sleeps through [`RetryPolicy::sleep`] so tests can swap the clock out
+//! and never really wait.
 
 use std::fmt;
 use std::future::Future;
@@ -67,7 +71,9 @@ pub enum Outcome<'a> {
     Transport,
     /// The server answered.
     Response {
+        /// The answer's status.
         status: StatusCode,
+        /// The answer's headers, where the wait hints are.
         headers: &'a HeaderMap,
         /// The response body if the caller read it; only used to recognise
         /// GitHub's secondary rate limit on a 403 without rate-limit headers.
@@ -82,6 +88,59 @@ pub enum Decision {
     Retry(Duration),
     /// Stop; the reason says why.
     GiveUp(GiveUpReason),
+}
+
+/// What a service hook makes of one attempt, for [`RetryPolicy::run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing to retry: a success, an answer a retry cannot change (most
+    /// 4xx), or a request that can never work.
+    Final,
+    /// Worth another attempt: a transport failure, a 5xx, a rate limit.
+    Transient {
+        /// How long the service asked us to wait, if it said; `None` means
+        /// the policy's backoff.
+        wait: Option<Duration>,
+    },
+}
+
+/// How [`RetryPolicy::run`] ended when it stopped without a final answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaveUp<T> {
+    /// What the last attempt produced.
+    pub last: T,
+    /// How many attempts were made, the last included.
+    pub attempts: u32,
+    /// [`GiveUpReason::AttemptsExhausted`] or [`GiveUpReason::WaitTooLong`].
+    pub reason: GiveUpReason,
+}
+
+/// "1 attempt", "4 attempts": how the give-up messages count.
+pub fn attempts_text(count: u32) -> String {
+    if count == 1 {
+        "1 attempt".to_owned()
+    } else {
+        format!("{count} attempts")
+    }
+}
+
+/// The HTTP verdict on one outcome: transport failures and retryable
+/// statuses are transient, with the wait the server asked for
+/// (`Retry-After`, GitHub's rate-limit reset, its secondary rate limit);
+/// everything else is final.
+pub fn judge(outcome: Outcome<'_>) -> Verdict {
+    judge_at(outcome, SystemTime::now())
+}
+
+/// [`judge`] with an explicit clock, for HTTP-date and epoch headers.
+pub fn judge_at(outcome: Outcome<'_>, now: SystemTime) -> Verdict {
+    match outcome {
+        Outcome::Transport => Verdict::Transient { wait: None },
+        Outcome::Response { status, headers, body } if is_retryable(status, headers, body) => Verdict::Transient {
+            wait: server_requested_wait(status, headers, body, now),
+        },
+        Outcome::Response { .. } => Verdict::Final,
+    }
 }
 
 /// Why [`RetryPolicy::decide`] said to stop.
@@ -140,14 +199,17 @@ impl RetryPolicy {
     /// [`RetryPolicy::decide`] with an explicit clock, for HTTP-date and
     /// epoch headers.
     pub fn decide_at(&self, attempt: u32, outcome: Outcome<'_>, now: SystemTime) -> Decision {
-        let requested_wait = match outcome {
-            Outcome::Transport => None,
-            Outcome::Response { status, headers, body } => {
-                if !is_retryable(status, headers, body) {
-                    return Decision::GiveUp(GiveUpReason::NotRetryable);
-                }
-                server_requested_wait(status, headers, body, now)
-            }
+        self.decide_on(attempt, judge_at(outcome, now))
+    }
+
+    /// Decides what to do after attempt number `attempt` that a service
+    /// hook judged `verdict`: a final answer stops; a transient one is
+    /// retried after the service's wait hint, else the backoff, unless the
+    /// attempts are used up or the hint is longer than
+    /// [`RetryPolicy::max_retry_after`].
+    pub fn decide_on(&self, attempt: u32, verdict: Verdict) -> Decision {
+        let Verdict::Transient { wait: requested_wait } = verdict else {
+            return Decision::GiveUp(GiveUpReason::NotRetryable);
         };
         if attempt >= self.max_attempts {
             return Decision::GiveUp(GiveUpReason::AttemptsExhausted);
@@ -156,6 +218,33 @@ impl RetryPolicy {
             Some(wait) if wait > self.max_retry_after => Decision::GiveUp(GiveUpReason::WaitTooLong(wait)),
             Some(wait) => Decision::Retry(wait),
             None => Decision::Retry(self.backoff(attempt)),
+        }
+    }
+
+    /// The retry loop every request in shipgate goes through.
+    ///
+    /// `attempt` makes one attempt and returns what happened (an answer, or
+    /// why there was none); `judge` reads it as the service means it: is it
+    /// final, and if not, how long did the service ask us to wait? The loop
+    /// sleeps and tries again as [`RetryPolicy::decide_on`] says, and hands
+    /// back the last attempt either as final (`Ok`) or with the reason it
+    /// gave up and how many attempts were made (`Err`), so each caller words
+    /// its own error.
+    pub async fn run<T, F, Fut, J>(&self, mut attempt: F, mut judge: J) -> std::result::Result<T, GaveUp<T>>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T>,
+        J: FnMut(&T) -> Verdict,
+    {
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let last = attempt().await;
+            match self.decide_on(attempts, judge(&last)) {
+                Decision::Retry(wait) => self.sleep(wait).await,
+                Decision::GiveUp(GiveUpReason::NotRetryable) => return Ok(last),
+                Decision::GiveUp(reason) => return Err(GaveUp { last, attempts, reason }),
+            }
         }
     }
 
@@ -451,5 +540,90 @@ mod tests {
         policy.sleep(Duration::from_secs(3600)).await;
         assert!(started.elapsed() < Duration::from_secs(1));
         assert_eq!(*slept.lock().unwrap(), vec![Duration::from_secs(3600)]);
+    }
+
+    /// A policy whose sleeps are recorded instead of waited.
+    fn recording() -> (RetryPolicy, Arc<std::sync::Mutex<Vec<Duration>>>) {
+        let slept = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorder = slept.clone();
+        let policy = RetryPolicy::with_sleeper(move |duration| {
+            recorder.lock().unwrap().push(duration);
+            async {}
+        });
+        (policy, slept)
+    }
+
+    /// Runs the loop over a script of verdicts, one per attempt; each
+    /// attempt returns its own number.
+    async fn run_script(policy: &RetryPolicy, script: &[Verdict]) -> std::result::Result<u32, GaveUp<u32>> {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        policy
+            .run(
+                || async { calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 },
+                |attempt: &u32| script[(*attempt as usize - 1).min(script.len() - 1)],
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_loop_honours_the_services_wait_hint() {
+        let (policy, slept) = recording();
+        let hinted = Verdict::Transient {
+            wait: Some(Duration::from_millis(1337)),
+        };
+        let result = run_script(&policy, &[hinted, Verdict::Transient { wait: None }, Verdict::Final]).await;
+        assert_eq!(result, Ok(3));
+        let slept = slept.lock().unwrap();
+        assert_eq!(slept.len(), 2);
+        assert_eq!(slept[0], Duration::from_millis(1337));
+        assert!(
+            slept[1] >= Duration::from_millis(500) && slept[1] <= Duration::from_secs(1),
+            "{slept:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_loop_stops_after_max_attempts() {
+        let (policy, slept) = recording();
+        let result = run_script(&policy, &[Verdict::Transient { wait: None }]).await;
+        assert_eq!(
+            result,
+            Err(GaveUp {
+                last: 4,
+                attempts: 4,
+                reason: GiveUpReason::AttemptsExhausted
+            })
+        );
+        assert_eq!(slept.lock().unwrap().len(), 3);
+        assert_eq!(attempts_text(4), "4 attempts");
+        assert_eq!(attempts_text(1), "1 attempt");
+    }
+
+    #[tokio::test]
+    async fn a_final_verdict_stops_the_loop_at_once() {
+        let (policy, slept) = recording();
+        assert_eq!(run_script(&policy, &[Verdict::Final]).await, Ok(1));
+        assert!(slept.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_hint_longer_than_the_limit_gives_up_without_waiting() {
+        let (policy, slept) = recording();
+        let result = run_script(
+            &policy,
+            &[Verdict::Transient {
+                wait: Some(Duration::from_secs(3600)),
+            }],
+        )
+        .await;
+        assert_eq!(
+            result,
+            Err(GaveUp {
+                last: 1,
+                attempts: 1,
+                reason: GiveUpReason::WaitTooLong(Duration::from_secs(3600))
+            })
+        );
+        assert!(slept.lock().unwrap().is_empty());
     }
 }

@@ -6,7 +6,8 @@
 //! `retry_after` and the `X-RateLimit-Reset-After` header (fractional
 //! seconds) and `Retry-After` (whole seconds, rounded up; the only one a
 //! Cloudflare-level 429 carries). The shared retry policy only reads
-//! `Retry-After`, so sends go through a loop of their own here.
+//! `Retry-After`, so sends go through the shared loop with a hook of their
+//! own here ([`verdict`]).
 
 use std::time::{Duration, SystemTime};
 
@@ -15,7 +16,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 use shipgate_core::exit::{Error, Result};
 use shipgate_core::http::{describe_transport_error, status_text};
-use shipgate_core::retry::{Decision, GiveUpReason, Outcome, RetryPolicy};
+use shipgate_core::retry::{self, GaveUp, GiveUpReason, Outcome, Verdict, attempts_text};
 use shipgate_core::url_redaction;
 
 use super::{Answer, Context, Delivered, service_error_text};
@@ -102,16 +103,38 @@ pub fn rate_limit_wait(headers: &HeaderMap, body: &str, now: SystemTime) -> Opti
         .or_else(|| shipgate_core::retry::retry_after(headers, now))
 }
 
-/// What to do after attempt `attempt` got a 429.
-fn after_rate_limit(policy: &RetryPolicy, attempt: u32, headers: &HeaderMap, body: &str) -> Decision {
-    if attempt >= policy.max_attempts {
-        return Decision::GiveUp(GiveUpReason::AttemptsExhausted);
+/// How the shared retry loop reads a Discord answer: a 429 waits as long
+/// as Discord says ([`rate_limit_wait`]); anything else is judged like any
+/// other HTTP answer.
+pub fn verdict(status: StatusCode, headers: &HeaderMap, body: &str, now: SystemTime) -> Verdict {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Verdict::Transient {
+            wait: rate_limit_wait(headers, body, now),
+        };
     }
-    match rate_limit_wait(headers, body, SystemTime::now()) {
-        Some(wait) if wait > policy.max_retry_after => Decision::GiveUp(GiveUpReason::WaitTooLong(wait)),
-        Some(wait) => Decision::Retry(wait),
-        None => Decision::Retry(policy.backoff(attempt)),
-    }
+    retry::judge_at(
+        Outcome::Response {
+            status,
+            headers,
+            body: Some(body),
+        },
+        now,
+    )
+}
+
+/// One Discord answer, read whole.
+struct Answered {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+/// An attempt that got no usable answer.
+enum Unanswered {
+    /// No answer at all; worth retrying.
+    Transport(reqwest::Error),
+    /// The answer's body could not be read; final.
+    Unreadable(Error),
 }
 
 /// POSTs `body` as JSON, retrying like every other channel except that
@@ -122,87 +145,64 @@ async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> 
     let shown = format!("POST {}", url_redaction::redact(&url));
     let policy = &context.retry;
     let client = context.client.get()?;
-    let mut attempt = 0u32;
-    loop {
-        attempt += 1;
-        let sent = client
+    let attempt = || async {
+        let response = client
             .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json; charset=utf-8")
             .body(bytes.clone())
             .send()
-            .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(err) => match policy.decide(attempt, Outcome::Transport) {
-                Decision::Retry(wait) => {
-                    policy.sleep(wait).await;
-                    continue;
-                }
-                Decision::GiveUp(_) => {
-                    return Err(Error::external(format!(
-                        "{shown}: {} after {}",
-                        describe_transport_error(&err),
-                        attempts(attempt)
-                    )));
-                }
-            },
-        };
+            .await
+            .map_err(Unanswered::Transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.map_err(|err| {
-            Error::external(format!(
+            Unanswered::Unreadable(Error::external(format!(
                 "reading the answer: {}",
                 url_redaction::redact_in_text(&err.to_string())
-            ))
+            )))
         })?;
-        if status.is_success() {
-            return Ok(Answer { status, body: text });
+        Ok(Answered { status, headers, text })
+    };
+    let judge = |last: &std::result::Result<Answered, Unanswered>| match last {
+        Ok(answer) if answer.status.is_success() => Verdict::Final,
+        Ok(answer) => verdict(answer.status, &answer.headers, &answer.text, SystemTime::now()),
+        Err(Unanswered::Transport(_)) => Verdict::Transient { wait: None },
+        Err(Unanswered::Unreadable(_)) => Verdict::Final,
+    };
+    match policy.run(attempt, judge).await {
+        Ok(Ok(answer)) if answer.status.is_success() => Ok(Answer {
+            status: answer.status,
+            body: answer.text,
+        }),
+        Ok(Ok(answer)) => Err(Error::check(format!(
+            "{}: {}",
+            status_text(answer.status),
+            service_error_text(&answer.text)
+        ))),
+        Ok(Err(Unanswered::Unreadable(error))) => Err(error),
+        // A transport failure is never final, so it only ends the loop as a give-up.
+        Ok(Err(Unanswered::Transport(err))) => {
+            Err(Error::external(format!("{shown}: {}", describe_transport_error(&err))))
         }
-        let decision = if status == StatusCode::TOO_MANY_REQUESTS {
-            after_rate_limit(policy, attempt, &headers, &text)
-        } else {
-            policy.decide(
-                attempt,
-                Outcome::Response {
-                    status,
-                    headers: &headers,
-                    body: Some(&text),
-                },
-            )
-        };
-        match decision {
-            Decision::Retry(wait) => policy.sleep(wait).await,
-            Decision::GiveUp(GiveUpReason::NotRetryable) => {
-                return Err(Error::check(format!(
-                    "{}: {}",
-                    status_text(status),
-                    service_error_text(&text)
-                )));
-            }
-            Decision::GiveUp(GiveUpReason::AttemptsExhausted) => {
-                return Err(Error::external(format!(
-                    "{shown}: {} after {}",
-                    status_text(status),
-                    attempts(attempt)
-                )));
-            }
-            Decision::GiveUp(GiveUpReason::WaitTooLong(wait)) => {
-                return Err(Error::external(format!(
-                    "{shown}: {}; Discord asked to wait {:.1}s, longer than the {}s limit; try again later",
-                    status_text(status),
-                    wait.as_secs_f64(),
-                    policy.max_retry_after.as_secs()
-                )));
-            }
-        }
-    }
-}
-
-fn attempts(count: u32) -> String {
-    if count == 1 {
-        "1 attempt".to_owned()
-    } else {
-        format!("{count} attempts")
+        Err(GaveUp { last, attempts, reason }) => Err(match (last, reason) {
+            (Err(Unanswered::Unreadable(error)), _) => error,
+            (Err(Unanswered::Transport(err)), _) => Error::external(format!(
+                "{shown}: {} after {}",
+                describe_transport_error(&err),
+                attempts_text(attempts)
+            )),
+            (Ok(answer), GiveUpReason::WaitTooLong(wait)) => Error::external(format!(
+                "{shown}: {}; Discord asked to wait {:.1}s, longer than the {}s limit; try again later",
+                status_text(answer.status),
+                wait.as_secs_f64(),
+                policy.max_retry_after.as_secs()
+            )),
+            (Ok(answer), _) => Error::external(format!(
+                "{shown}: {} after {}",
+                status_text(answer.status),
+                attempts_text(attempts)
+            )),
+        }),
     }
 }
 
@@ -211,6 +211,7 @@ mod tests {
     use super::*;
     use crate::event::Tone;
     use crate::message::{Field, TRUNCATED};
+    use shipgate_core::retry::{Decision, RetryPolicy};
 
     #[test]
     fn embeds_fit_discords_limits() {
@@ -279,18 +280,21 @@ mod tests {
     #[test]
     fn rate_limits_longer_than_the_policy_allows_give_up() {
         let policy = RetryPolicy::default();
-        let body = r#"{"retry_after": 3600.5, "global": true}"#;
+        let after_rate_limit = |attempt: u32, body: &str| {
+            let judged = verdict(
+                StatusCode::TOO_MANY_REQUESTS,
+                &HeaderMap::new(),
+                body,
+                SystemTime::now(),
+            );
+            policy.decide_on(attempt, judged)
+        };
         assert_eq!(
-            after_rate_limit(&policy, 1, &HeaderMap::new(), body),
+            after_rate_limit(1, r#"{"retry_after": 3600.5, "global": true}"#),
             Decision::GiveUp(GiveUpReason::WaitTooLong(Duration::from_secs_f64(3600.5)))
         );
         assert_eq!(
-            after_rate_limit(
-                &policy,
-                policy.max_attempts,
-                &HeaderMap::new(),
-                r#"{"retry_after": 0.1}"#
-            ),
+            after_rate_limit(policy.max_attempts, r#"{"retry_after": 0.1}"#),
             Decision::GiveUp(GiveUpReason::AttemptsExhausted)
         );
     }

@@ -9,7 +9,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 use shipgate_core::actions::redact;
 use shipgate_core::exit::{Error, Result};
-use shipgate_core::retry::{Decision, Outcome};
+use shipgate_core::retry::{GaveUp, Verdict};
 
 use super::{Context, Delivered, Request};
 use crate::message::Message;
@@ -122,39 +122,41 @@ fn transport(email: &EmailTarget, context: &Context) -> Result<AsyncSmtpTranspor
 pub async fn send(context: &Context, email: &EmailTarget, message: &Message) -> Result<Delivered> {
     let mail = build_message(email, message)?;
     let transport = transport(email, context)?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match transport.send(mail.clone()).await {
-            Ok(response) => {
-                let detail = response.message().collect::<Vec<_>>().join(" ");
-                return Ok(Delivered::detail(format!(
-                    "sent to {} ({})",
-                    email.to.join(", "),
-                    redact(&detail)
-                )));
+    // A 5xx reply (bad recipient, auth refused), a TLS failure or a server
+    // that does not offer STARTTLS will not change on retry.
+    let permanent = |err: &lettre::transport::smtp::Error| {
+        err.is_permanent() || err.is_tls() || err.is_client() || is_certificate_error(err)
+    };
+    let verdict =
+        |last: &std::result::Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>| {
+            match last {
+                Err(err) if !permanent(err) => Verdict::Transient { wait: None },
+                _ => Verdict::Final,
             }
-            // A 5xx reply (bad recipient, auth refused), a TLS failure or a
-            // server that does not offer STARTTLS will not change on retry.
-            Err(err) if err.is_permanent() || err.is_tls() || err.is_client() || is_certificate_error(&err) => {
-                return Err(Error::check(format!(
-                    "SMTP {}:{}: {}",
-                    email.host,
-                    email.port,
-                    redact(&error_chain(&err))
-                )));
-            }
-            Err(err) => match context.retry.decide(attempt, Outcome::Transport) {
-                Decision::Retry(wait) => context.retry.sleep(wait).await,
-                Decision::GiveUp(_) => {
-                    return Err(Error::external(format!(
-                        "SMTP {}:{}: {} after {attempt} attempts",
-                        email.host,
-                        email.port,
-                        redact(&error_chain(&err))
-                    )));
-                }
-            },
+        };
+    match context.retry.run(|| transport.send(mail.clone()), verdict).await {
+        Ok(Ok(response)) => {
+            let detail = response.message().collect::<Vec<_>>().join(" ");
+            Ok(Delivered::detail(format!(
+                "sent to {} ({})",
+                email.to.join(", "),
+                redact(&detail)
+            )))
+        }
+        Ok(Err(err)) => Err(Error::check(format!(
+            "SMTP {}:{}: {}",
+            email.host,
+            email.port,
+            redact(&error_chain(&err))
+        ))),
+        Err(GaveUp { last, attempts, .. }) => {
+            let failure = last.err().map(|err| error_chain(&err)).unwrap_or_default();
+            Err(Error::external(format!(
+                "SMTP {}:{}: {} after {attempts} attempts",
+                email.host,
+                email.port,
+                redact(&failure)
+            )))
         }
     }
 }

@@ -8,13 +8,12 @@ use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use super::{
-    ApiResponse, GitHubSettings, MAX_CONNECT_TIMEOUT, RepositoryInfo, attempts, innermost_message, redact_error,
-    shown_request,
+    ApiResponse, GitHubSettings, MAX_CONNECT_TIMEOUT, RepositoryInfo, innermost_message, redact_error, shown_request,
 };
 use crate::actions::{Secret, redact};
 use crate::exit::{Error, Result};
 use crate::http::{install_crypto_provider, status_text};
-use crate::retry::{Decision, GiveUpReason, Outcome, RetryPolicy};
+use crate::retry::{GaveUp, GiveUpReason, Outcome, RetryPolicy, Verdict, attempts_text, judge};
 
 /// The GitHub client every tool shares.
 pub struct GitHubClient {
@@ -88,8 +87,8 @@ impl GitHubClient {
             .await
     }
 
-    /// The retry loop of every request: `send` makes one attempt, each
-    /// under `timeout`.
+    /// Every request's attempts, through the shared retry loop: `send`
+    /// makes one attempt, each under `timeout`.
     pub(super) async fn send_with_retries<F, Fut>(
         &self,
         shown: &str,
@@ -100,74 +99,61 @@ impl GitHubClient {
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<ApiResponse, SendError>>,
     {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let sent = tokio::time::timeout(timeout, send()).await;
-            let response = match sent {
-                Ok(Ok(response)) => response,
-                Ok(Err(SendError::Invalid(reason))) => {
-                    return Err(Error::usage(format!("invalid GitHub API request {shown}: {reason}")));
+        let attempt = || {
+            let sent = tokio::time::timeout(timeout, send());
+            async move {
+                match sent.await {
+                    Ok(answer) => answer,
+                    Err(_) => Err(SendError::Transport(format!(
+                        "timed out after {}s",
+                        timeout.as_secs_f32()
+                    ))),
                 }
-                Ok(Err(SendError::Transport(reason))) => {
-                    self.transport_failure(attempt, shown, &reason).await?;
-                    continue;
-                }
-                Err(_) => {
-                    let reason = format!("timed out after {}s", timeout.as_secs_f32());
-                    self.transport_failure(attempt, shown, &reason).await?;
-                    continue;
-                }
-            };
-            if response.status.is_success() || response.status.is_redirection() {
-                return Ok(response);
             }
-            let text = String::from_utf8_lossy(&response.body).into_owned();
-            let decision = self.retry.decide(
-                attempt,
-                Outcome::Response {
-                    status: response.status,
-                    headers: &response.headers,
-                    body: Some(&text),
-                },
-            );
-            match decision {
-                Decision::Retry(wait) => self.retry.sleep(wait).await,
-                Decision::GiveUp(GiveUpReason::NotRetryable) => return Ok(response),
-                Decision::GiveUp(GiveUpReason::AttemptsExhausted) => {
+        };
+        let verdict = |last: &std::result::Result<ApiResponse, SendError>| match last {
+            Ok(response) if response.status.is_success() || response.status.is_redirection() => Verdict::Final,
+            Ok(response) => judge(Outcome::Response {
+                status: response.status,
+                headers: &response.headers,
+                body: Some(&String::from_utf8_lossy(&response.body)),
+            }),
+            Err(SendError::Invalid(_)) => Verdict::Final,
+            Err(SendError::Transport(_)) => Verdict::Transient { wait: None },
+        };
+        match self.retry.run(attempt, verdict).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(SendError::Invalid(reason))) => {
+                Err(Error::usage(format!("invalid GitHub API request {shown}: {reason}")))
+            }
+            // A transport failure is never final, so it only ends the loop as a give-up.
+            Ok(Err(SendError::Transport(reason))) => Err(Error::external(format!("GitHub API {shown}: {reason}"))),
+            Err(GaveUp { last, attempts, reason }) => Err(match (last, reason) {
+                (Err(SendError::Invalid(reason)), _) => {
+                    Error::usage(format!("invalid GitHub API request {shown}: {reason}"))
+                }
+                (Err(SendError::Transport(reason)), _) => Error::external(format!(
+                    "GitHub API {shown}: {reason} after {}",
+                    attempts_text(attempts)
+                )),
+                (Ok(response), GiveUpReason::WaitTooLong(wait)) => Error::external(format!(
+                    "GitHub API {shown}: rate limited ({}); GitHub asked to wait {}s, longer than the {}s limit; try again later",
+                    status_text(response.status),
+                    wait.as_secs(),
+                    self.retry.max_retry_after.as_secs()
+                )),
+                (Ok(response), _) => {
                     let said = response
                         .github_message()
                         .map(|message| format!(" ({message})"))
                         .unwrap_or_default();
-                    return Err(redact_error(Error::external(format!(
+                    redact_error(Error::external(format!(
                         "GitHub API {shown}: {} after {}{said}",
                         status_text(response.status),
-                        attempts(attempt)
-                    ))));
+                        attempts_text(attempts)
+                    )))
                 }
-                Decision::GiveUp(GiveUpReason::WaitTooLong(wait)) => {
-                    return Err(Error::external(format!(
-                        "GitHub API {shown}: rate limited ({}); GitHub asked to wait {}s, longer than the {}s limit; try again later",
-                        status_text(response.status),
-                        wait.as_secs(),
-                        self.retry.max_retry_after.as_secs()
-                    )));
-                }
-            }
-        }
-    }
-
-    /// Sleeps before the next attempt, or returns the final error.
-    async fn transport_failure(&self, attempt: u32, shown: &str, reason: &str) -> Result<()> {
-        match self.retry.decide(attempt, Outcome::Transport) {
-            Decision::Retry(wait) => {
-                self.retry.sleep(wait).await;
-                Ok(())
-            }
-            Decision::GiveUp(_) => Err(Error::external(format!(
-                "GitHub API {shown}: {reason} after {}",
-                attempts(attempt)
-            ))),
+            }),
         }
     }
 

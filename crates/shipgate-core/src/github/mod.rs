@@ -202,14 +202,6 @@ fn shown_request(method: &Method, path: &str) -> String {
     format!("{method} {}", redact(path))
 }
 
-fn attempts(count: u32) -> String {
-    if count == 1 {
-        "1 attempt".to_owned()
-    } else {
-        format!("{count} attempts")
-    }
-}
-
 fn innermost_message(err: &(dyn std::error::Error + 'static)) -> String {
     let mut current = err;
     while let Some(source) = current.source() {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::{Config, FlowConfig};
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::report::{self, Violation};
 
@@ -165,11 +165,7 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
     } else {
         ui.print(&format!("{}\n", describe(&verdict, &loaded.config.flow)))?;
     }
-    Ok(if verdict.allowed {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(verdict.allowed)
 }
 
 /// The violation a rejected name is, with its rename, for the `violations`

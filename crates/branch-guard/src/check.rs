@@ -5,7 +5,7 @@
 
 use shipgate_core::actions::{Event, Runtime};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
-use shipgate_core::exit::{ExitCode, Result};
+use shipgate_core::exit::{self, ExitCode, Result};
 
 use crate::lint::Linter;
 use crate::report::{self, Violation};
@@ -15,6 +15,8 @@ pub fn run(globals: &GlobalArgs, repo: Option<&str>) -> Result<ExitCode> {
     let runtime = Runtime::detect();
     match evaluate(globals, repo, &runtime) {
         Ok(code) => Ok(code),
+        // A "no" that `evaluate` reported already has its outputs.
+        Err(error) if error.is_reported() => Err(error),
         Err(error) => {
             let violation = Violation::policy("error", "check", format!("no verdict could be reached: {error}"));
             report::set_outputs(&runtime, false, std::slice::from_ref(&violation))?;
@@ -101,5 +103,5 @@ fn evaluate(globals: &GlobalArgs, repo: Option<&str>, runtime: &Runtime) -> Resu
     } else {
         ui.print(&text)?;
     }
-    Ok(if passed { ExitCode::Ok } else { ExitCode::CheckFailed })
+    exit::verdict(passed)
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::commit::shown_header;
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 use shipgate_core::git::{Repo, decode_message};
 
 use crate::lint::{Author, CommitVerdict, Linter};
@@ -282,9 +282,5 @@ pub fn run(globals: &GlobalArgs, range: Option<&str>) -> Result<ExitCode> {
     } else {
         ui.print(&render_text(&outcome.report))?;
     }
-    Ok(if outcome.report.passed {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(outcome.report.passed)
 }

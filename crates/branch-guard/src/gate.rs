@@ -13,7 +13,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::{Config, TestRequirement};
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::api::{self, CheckRun, RepoApi, Review, Status};
 use crate::report::{self, Violation};
@@ -398,11 +398,7 @@ pub fn run(globals: &GlobalArgs, args: &GateArgs) -> Result<ExitCode> {
     } else {
         ui.print(&render_text(&report))?;
     }
-    Ok(if report.passed {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(report.passed)
 }
 
 #[cfg(test)]

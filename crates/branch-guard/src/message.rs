@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 use shipgate_core::git::decode_message;
 
 use crate::lint::{Finding, Linter, SpecialKind};
@@ -108,11 +108,7 @@ pub fn run(globals: &GlobalArgs, source: MessageSource<'_>, pr_title: bool) -> R
         }
         ui.print(&text)?;
     }
-    Ok(if report.passed {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(report.passed)
 }
 
 fn read_source(path: &Path) -> Result<String> {

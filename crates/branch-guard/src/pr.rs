@@ -10,7 +10,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Annotation, Event, Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::{BackMergePolicy, Config};
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::api::{self, RepoApi};
 use crate::lint::Severity;
@@ -299,11 +299,7 @@ pub fn run(globals: &GlobalArgs, args: &PrArgs) -> Result<ExitCode> {
         }
         ui.print(&text)?;
     }
-    Ok(if verdict.passed {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(verdict.passed)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use git2::{Oid, Repository};
 use serde::Serialize;
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::Config;
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::branch;
 use crate::commits::{CommitRange, lint_range};
@@ -270,11 +270,7 @@ pub fn run(globals: &GlobalArgs, remote: &str, url: &str) -> Result<ExitCode> {
         // git shows a hook's stderr to the person pushing; stdout may be swallowed by GUIs.
         eprint!("{}", shipgate_core::actions::redact(&text));
     }
-    Ok(if problems.is_empty() {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(problems.is_empty())
 }
 
 #[cfg(test)]

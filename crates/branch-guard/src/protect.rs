@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use shipgate_core::actions::{Runtime, Summary};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::{Config, TestRequirement};
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::api::{self, RepoApi};
 
@@ -305,7 +305,7 @@ pub fn run(globals: &GlobalArgs, repo: Option<&str>, apply: bool, dry_run: bool)
     } else {
         ui.print(&render_text(&plans))?;
     }
-    Ok(if drift { ExitCode::CheckFailed } else { ExitCode::Ok })
+    exit::verdict(!drift)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use shipgate_core::actions::Summary;
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::policy::{self, Operation};
 use crate::{OverrideArgs, Session};
@@ -31,11 +31,7 @@ pub async fn run(
             if decision.allowed { "allowed" } else { "REFUSED" },
             decision.reason
         ))?;
-        return Ok(if decision.allowed {
-            ExitCode::Ok
-        } else {
-            ExitCode::CheckFailed
-        });
+        return exit::verdict(decision.allowed);
     }
     policy::enforce(session, &decision)?;
     let backup_file = if decision.backup_required {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use shipgate_core::actions::{Annotation, AnnotationLevel, Runtime};
 use shipgate_core::cli::Ui;
-use shipgate_core::exit::{ExitCode, Result};
+use shipgate_core::exit::{self, ExitCode, Result};
 use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, ColumnOption, Expr, ObjectType, Statement as Ast, TableConstraint,
 };
@@ -391,11 +391,7 @@ pub fn report(ui: &Ui, runtime: &Runtime, findings: &[Finding]) -> Result<ExitCo
         out.push_str(&format!("{} finding(s), {failing} blocking\n", findings.len()));
         ui.print(&out)?;
     }
-    Ok(if failing == 0 {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(failing == 0)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! `down` make, so the plan's "allowed" or "REFUSED" is what they would do.
 
 use serde_json::json;
-use shipgate_core::exit::{ExitCode, Result};
+use shipgate_core::exit::{self, ExitCode, Result};
 
 use crate::policy::{self, Operation};
 use crate::status;
@@ -117,11 +117,7 @@ pub async fn run(
         ));
         session.ui.print(&out)?;
     }
-    Ok(if decision.allowed || nothing {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(decision.allowed || nothing)
 }
 
 fn render_step(

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shipgate_core::actions::Annotation;
-use shipgate_core::exit::{ExitCode, Result};
+use shipgate_core::exit::{self, ExitCode, Result};
 
 use crate::Session;
 use crate::status::{self, State};
@@ -62,9 +62,5 @@ pub async fn run(session: &Session) -> Result<ExitCode> {
             verified + drifted.len()
         ))?;
     }
-    Ok(if drifted.is_empty() {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(drifted.is_empty())
 }

@@ -441,7 +441,12 @@ pub fn main_entry(tool: &Tool, run: impl FnOnce() -> anyhow::Result<ExitCode>) -
         Ok(()) => run(),
         Err(e) => Err(anyhow::Error::new(e)),
     };
-    let error = result.as_ref().err().map(error_line);
+    // A verdict the command already reported adds no `error` to the envelope.
+    let error = result
+        .as_ref()
+        .err()
+        .filter(|error| !is_reported(error))
+        .map(error_line);
     let code = finish(tool, &runtime, result);
     let fields = PENDING_JSON.lock().ok().and_then(|mut pending| pending.take());
     if let Some(fields) = fields {
@@ -461,15 +466,28 @@ pub fn main_entry(tool: &Tool, run: impl FnOnce() -> anyhow::Result<ExitCode>) -
     code.into()
 }
 
-/// The exit code for a command's result, after reporting any error.
+/// The exit code for a command's result, after reporting any error: one
+/// line on stderr and, in Actions, one `::error`, unless the command has
+/// already reported its verdict ([`Error::check_reported`]).
 pub fn finish(tool: &Tool, runtime: &actions::Runtime, result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            report_error(tool, runtime, &error);
+            if !is_reported(&error) {
+                report_error(tool, runtime, &error);
+            }
             exit_code_of(&error)
         }
     }
+}
+
+/// Whether the first shipgate [`Error`] in the chain is a verdict its
+/// command has already reported.
+fn is_reported(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<Error>())
+        .is_some_and(Error::is_reported)
 }
 
 /// Which exit code an error chain deserves.
@@ -497,9 +515,17 @@ fn report_error(tool: &Tool, runtime: &actions::Runtime, error: &anyhow::Error) 
 }
 
 /// The error chain joined on one line: "reading shipgate.toml: line 3: ...".
+///
+/// The chain ends at the first shipgate [`Error`]: its text already says
+/// what its cause contributes (`message: cause`), and the cause's own
+/// causes (a reqwest error's hyper and socket layers) would only repeat it
+/// in other words.
 pub fn error_line(error: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
-    for cause in error.chain() {
+    let mut chain = error.chain();
+    let mut ended = false;
+    while !ended && let Some(cause) = chain.next() {
+        ended = cause.downcast_ref::<Error>().is_some();
         let text = cause.to_string();
         let text = text
             .lines()
@@ -760,6 +786,35 @@ mod tests {
         assert!(!error_line(&usage).contains('\n'));
         let verdict = anyhow::Error::new(Error::check("2 commits are not conventional"));
         assert_eq!(exit_code_of(&verdict), ExitCode::CheckFailed);
+    }
+
+    #[test]
+    fn a_wrapped_cause_prints_as_its_own_text_only() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request")]
+        struct Transport(#[source] std::io::Error);
+        let refused = Transport(std::io::Error::other("tcp connect error: Connection refused"));
+        let error = anyhow::Error::new(Error::external_with("cannot reach origin", refused)).context("deploying");
+        assert_eq!(
+            error_line(&error),
+            "deploying: cannot reach origin: error sending request"
+        );
+        assert_eq!(exit_code_of(&error), ExitCode::External);
+    }
+
+    #[test]
+    fn a_reported_verdict_adds_no_error_line() {
+        let reported = anyhow::Error::new(Error::check_reported());
+        assert!(is_reported(&reported));
+        assert!(!is_reported(&anyhow::Error::new(Error::check("no"))));
+        let (runtime, captured) = actions::Runtime::from_env_map([("GITHUB_ACTIONS", "true")]).capture_output();
+        assert_eq!(finish(&DEMO, &runtime, Err(reported)), ExitCode::CheckFailed);
+        assert_eq!(captured.stdout(), "", "no ::error for a verdict already reported");
+        assert_eq!(
+            finish(&DEMO, &runtime, Err(Error::check("no").into())),
+            ExitCode::CheckFailed
+        );
+        assert_eq!(captured.stdout().matches("::error").count(), 1);
     }
 
     fn usage_error(args: &[&str]) -> UsageError {

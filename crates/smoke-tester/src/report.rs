@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use shipgate_core::actions::{Annotation, Runtime, Summary, redact};
 use shipgate_core::cli::Ui;
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use crate::analysis::{Analysis, Verdict};
 use crate::chart::{LIMIT_COLOUR, SERIES_COLOURS, front_matter};
@@ -377,7 +377,7 @@ impl Report {
         } else {
             ui.print(&self.to_text())?;
         }
-        Ok(self.exit_code())
+        exit::verdict(self.passed)
     }
 }
 
@@ -594,8 +594,9 @@ mod tests {
             quiet: true,
             verbose: 0,
         };
-        let code = report.emit(&ui, &runtime, &ReportArgs::default()).unwrap();
-        assert_eq!(code, ExitCode::CheckFailed);
+        let error = report.emit(&ui, &runtime, &ReportArgs::default()).unwrap_err();
+        assert!(error.is_reported(), "{error}");
+        assert_eq!(error.exit_code(), ExitCode::CheckFailed);
         let markdown = std::fs::read_to_string(&summary).unwrap();
         assert!(markdown.starts_with("### smoke-tester watch: rollback\n"), "{markdown}");
         assert!(

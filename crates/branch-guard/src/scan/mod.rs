@@ -20,7 +20,7 @@ use serde::Serialize;
 use shipgate_core::actions::{Event, Runtime};
 use shipgate_core::cli::{self, GlobalArgs, Ui};
 use shipgate_core::config::ScanThreshold;
-use shipgate_core::exit::{Error, ExitCode, Result};
+use shipgate_core::exit::{self, Error, ExitCode, Result};
 
 use self::baseline::{Baseline, Entry};
 use self::sarif::{Extracted, Finding, Paths};
@@ -142,11 +142,7 @@ pub fn run(globals: &GlobalArgs, args: &ScanArgs) -> Result<ExitCode> {
     } else {
         ui.print(&report::text(&outcome))?;
     }
-    Ok(if outcome.passed() {
-        ExitCode::Ok
-    } else {
-        ExitCode::CheckFailed
-    })
+    exit::verdict(outcome.passed())
 }
 
 /// The commit the locations link to: a pull request's head (the merge

@@ -189,11 +189,7 @@ fn one_line(text: &str) -> String {
 /// Belt and braces: a GitHub message could quote input that contained a
 /// secret.
 fn redact_error(error: Error) -> Error {
-    match error {
-        Error::CheckFailed(text) => Error::CheckFailed(redact(&text).into_owned()),
-        Error::Usage(text) => Error::Usage(redact(&text).into_owned()),
-        Error::External(text) => Error::External(redact(&text).into_owned()),
-    }
+    error.map_message(|text| redact(text).into_owned())
 }
 
 /// `GET /repos/o/r` without any query string (which may carry secrets).

@@ -272,36 +272,6 @@ pub fn section_of(
     Ok(Some((plan, section)))
 }
 
-/// Stable release tags reachable from HEAD, oldest first. One walk of the
-/// history marks them all; an ancestry check per tag would walk it once per
-/// release.
-pub(crate) fn released_line(project: &Project) -> Result<Vec<ReleaseTag>> {
-    let head = project.repo.head_commit()?;
-    let mut tags = TagIndex::scan(&project.repo, &project.config)?;
-    tags.peel_all(&project.repo)?;
-    let mut pending: std::collections::HashSet<Oid> = tags
-        .releases
-        .iter()
-        .filter(|t| t.version.pre.is_empty())
-        .map(|t| t.commit)
-        .collect();
-    let mut reached = std::collections::HashSet::with_capacity(pending.len());
-    let git = project.repo.git2();
-    let walk_error = |e: git2::Error| Error::usage(format!("cannot walk history: {}", e.message()));
-    let mut walk = git.revwalk().map_err(walk_error)?;
-    walk.push(head).map_err(walk_error)?;
-    for next in walk {
-        if pending.is_empty() {
-            break;
-        }
-        let oid = next.map_err(walk_error)?;
-        if pending.remove(&oid) {
-            reached.insert(oid);
-        }
-    }
-    Ok(tags.stable_line(|commit| reached.contains(commit)))
-}
-
 /// The section of an existing release tag: commits since the stable
 /// release below it.
 pub fn tag_section(project: &Project, name: &str, url: Option<&str>) -> Result<Section> {

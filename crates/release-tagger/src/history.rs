@@ -510,43 +510,52 @@ enum Classified {
     Unconventional(String),
 }
 
-/// Walks every commit reachable from `head` once, newest first, and splits
-/// them at the stable release tags, as [`scan_range`] between consecutive
-/// releases would, without a walk per release.
+/// Every commit reachable from a start, read once, and split at the stable
+/// release tags it reaches.
+#[derive(Debug)]
+pub struct SplitHistory<T> {
+    /// Stable release tags reachable from the start, lowest version first.
+    pub line: Vec<ReleaseTag>,
+    /// What the caller read from each commit, in the walk's order.
+    pub commits: Vec<(Oid, T)>,
+    /// `members[k]` indexes the commits reachable from `line[k]` and not
+    /// from `line[k - 1]` (what `git log line[k-1]..line[k]` lists);
+    /// `members[line.len()]` those since the last release.
+    pub members: Vec<Vec<u32>>,
+}
+
+/// Walks every commit reachable from `head` once, newest first, keeping
+/// what `read` takes from each, and splits them at the stable release tags
+/// as a walk between consecutive releases would, without a walk per release.
 ///
 /// A commit belongs to release `k` when `line[k]` reaches it and `line[k - 1]`
 /// does not. Reachability from each release is a bit per commit, pushed
 /// from children to parents in the walk's topological order; 64 releases
 /// fit one pass over the commits, so thousands of releases cost a few
 /// passes over integers, not a walk of history each.
-pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result<ReleaseHistory> {
+pub fn split_at_releases<T>(
+    repo: &Repo,
+    head: Oid,
+    config: &ReleaseConfig,
+    mut read: impl FnMut(Oid, &git2::Commit<'_>) -> T,
+) -> Result<SplitHistory<T>> {
     let git = repo.git2();
     let walk_error = |e: git2::Error| git_error("cannot walk history", e);
     let mut walk = git.revwalk().map_err(walk_error)?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME).map_err(walk_error)?;
     walk.push(head)
         .map_err(|e| git_error(&format!("cannot walk from {}", short(head)), e))?;
-    let mut ids: Vec<Oid> = Vec::new();
+    let mut commits: Vec<(Oid, T)> = Vec::new();
     let mut position: HashMap<Oid, u32> = HashMap::new();
     let mut parent_ids: Vec<Vec<Oid>> = Vec::new();
-    let mut classified: Vec<Classified> = Vec::new();
     for next in walk {
         let oid = next.map_err(walk_error)?;
         let found = git
             .find_commit(oid)
             .map_err(|e| git_error(&format!("cannot read commit {}", short(oid)), e))?;
-        position.insert(oid, ids.len() as u32);
-        ids.push(oid);
+        position.insert(oid, commits.len() as u32);
         parent_ids.push(found.parent_ids().collect());
-        if found.parent_count() > 1 {
-            classified.push(Classified::Merge);
-            continue;
-        }
-        let message = String::from_utf8_lossy(found.message_bytes());
-        classified.push(match classify(oid, &message, found.time().seconds(), config) {
-            Some(change) => Classified::Change(change),
-            None => Classified::Unconventional(message.lines().next().unwrap_or_default().trim().to_owned()),
-        });
+        commits.push((oid, read(oid, &found)));
     }
     // Parents outside the walk (a shallow clone's boundary) are dropped.
     let parents: Vec<Vec<u32>> = parent_ids
@@ -565,7 +574,7 @@ pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result
     // Bit 0 of a block is the release before its first one, so that each
     // range of the block can tell "reached by mine and not by the previous".
     const PER_BLOCK: usize = 63;
-    let mut bits = vec![0u64; ids.len()];
+    let mut bits = vec![0u64; commits.len()];
     for first in (0..boundaries.len()).step_by(PER_BLOCK) {
         bits.iter_mut().for_each(|b| *b = 0);
         let last = (first + PER_BLOCK).min(boundaries.len());
@@ -576,7 +585,7 @@ pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result
             bits[commit as usize] |= 1 << (offset + 1);
         }
         // Children come before their parents in a topological walk.
-        for at in 0..ids.len() {
+        for at in 0..commits.len() {
             let mine = bits[at];
             if mine != 0 {
                 for &parent in &parents[at] {
@@ -593,8 +602,25 @@ pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result
             }
         }
     }
+    Ok(SplitHistory { line, commits, members })
+}
 
-    let ranges = members
+/// Walks every commit reachable from `head` once and splits them at the
+/// stable release tags (see [`split_at_releases`]), classifying each as
+/// [`scan_range`] would between consecutive releases.
+pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result<ReleaseHistory> {
+    let split = split_at_releases(repo, head, config, |oid, found| {
+        if found.parent_count() > 1 {
+            return Classified::Merge;
+        }
+        let message = String::from_utf8_lossy(found.message_bytes());
+        match classify(oid, &message, found.time().seconds(), config) {
+            Some(change) => Classified::Change(change),
+            None => Classified::Unconventional(message.lines().next().unwrap_or_default().trim().to_owned()),
+        }
+    })?;
+    let ranges = split
+        .members
         .iter()
         .map(|commits| {
             let mut scan = RangeScan {
@@ -602,17 +628,21 @@ pub fn release_history(repo: &Repo, head: Oid, config: &ReleaseConfig) -> Result
                 ..RangeScan::default()
             };
             for &at in commits {
-                match &classified[at as usize] {
+                let (id, classified) = &split.commits[at as usize];
+                match classified {
                     Classified::Merge => scan.merges += 1,
                     Classified::Change(change) => scan.changes.push(change.clone()),
-                    Classified::Unconventional(header) => scan.unconventional.push((ids[at as usize], header.clone())),
+                    Classified::Unconventional(header) => scan.unconventional.push((*id, header.clone())),
                 }
             }
             cancel_reverts(&mut scan);
             scan
         })
         .collect();
-    Ok(ReleaseHistory { line, ranges })
+    Ok(ReleaseHistory {
+        line: split.line,
+        ranges,
+    })
 }
 
 /// A revert of a commit in the same unreleased range undoes it: neither is

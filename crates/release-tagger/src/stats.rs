@@ -12,13 +12,12 @@
 
 use std::collections::BTreeMap;
 
-use git2::Oid;
 use serde_json::json;
 use shipgate_core::actions::{Runtime, Summary};
 use shipgate_core::exit::{Error, ExitCode, Result};
 
 use crate::Project;
-use crate::changelog::released_line;
+use crate::history::split_at_releases;
 
 /// Flags of `stats`.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -49,38 +48,33 @@ fn median(values: &mut [i64]) -> Option<i64> {
     Some(values[values.len() / 2])
 }
 
-/// Computes the metrics from the stable releases reachable from HEAD.
+/// Computes the metrics from the stable releases reachable from HEAD, with
+/// one walk of the history (not one per release).
 pub fn compute(project: &Project) -> Result<Dora> {
-    let line = released_line(project)?;
+    let head = project.repo.head_commit()?;
     let git = project.repo.git2();
-    let time_of = |oid: Oid| -> Result<i64> {
-        git.find_commit(oid)
-            .map(|c| c.time().seconds())
-            .map_err(|e| Error::usage(format!("cannot read commit: {}", e.message())))
-    };
+    let history = split_at_releases(&project.repo, head, &project.config, |_, commit| {
+        commit.time().seconds()
+    })?;
+    let line = &history.line;
     let mut release_times = Vec::with_capacity(line.len());
     let mut lead_times = Vec::new();
-    let mut previous: Option<Oid> = None;
-    for tag in &line {
+    // `members[k]` for k < line.len() are what release k shipped; the last
+    // entry, the unreleased commits, has no release time.
+    for (tag, released) in line.iter().zip(&history.members) {
         let released_at = match tagger_time(git, &tag.name) {
             Some(time) => time,
-            None => time_of(tag.commit)?,
+            None => git
+                .find_commit(tag.commit)
+                .map(|c| c.time().seconds())
+                .map_err(|e| Error::usage(format!("cannot read commit: {}", e.message())))?,
         };
         release_times.push(released_at);
-        let mut walk = git
-            .revwalk()
-            .map_err(|e| Error::usage(format!("cannot walk history: {}", e.message())))?;
-        walk.push(tag.commit)
-            .map_err(|e| Error::usage(format!("cannot walk history: {}", e.message())))?;
-        if let Some(previous) = previous {
-            walk.hide(previous)
-                .map_err(|e| Error::usage(format!("cannot walk history: {}", e.message())))?;
-        }
-        for oid in walk {
-            let oid = oid.map_err(|e| Error::usage(format!("cannot walk history: {}", e.message())))?;
-            lead_times.push((released_at - time_of(oid)?).max(0));
-        }
-        previous = Some(tag.commit);
+        lead_times.extend(
+            released
+                .iter()
+                .map(|&at| (released_at - history.commits[at as usize].1).max(0)),
+        );
     }
     let mut restore_times = Vec::new();
     let mut hotfix_releases = 0;

@@ -118,6 +118,9 @@ pub struct UpArgs {
     /// Take a backup before applying even when the policy does not require one
     #[arg(long)]
     pub backup: bool,
+    /// Apply the pending migrations in one transaction: all or none, one commit ([migrate] single_transaction)
+    #[arg(long)]
+    pub single_transaction: bool,
 }
 
 #[derive(Args, Debug, Clone, Default)]

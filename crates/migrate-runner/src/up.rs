@@ -163,17 +163,49 @@ pub async fn run(session: &Session, args: &UpArgs, overrides: &OverrideArgs) -> 
             .as_ref()
             .and_then(|decision| decision.overridden.as_ref())
             .map(|reason| format!("policy override: {reason}"));
+        let single_transaction = args.single_transaction || session.config.config.migrate.single_transaction;
         let progress = session.ui.progress(steps.len() as u64);
+        // In one-transaction mode, what the open group applied; reported once it commits.
+        let mut grouped: Vec<AppliedStep> = Vec::new();
+        let mut in_group = false;
         for step in &steps {
             let migration = &set.migrations[step.index];
-            if let Some(done) = apply_one(session, &mut connection, migration, step, note.clone()).await? {
+            let transactional = migration.up.transactional();
+            if single_transaction && in_group && !transactional {
+                // A file that must run outside a transaction ends the group.
+                connection.commit_group().await?;
+                in_group = false;
+                applied.append(&mut grouped);
+            }
+            if single_transaction && !in_group && transactional {
+                connection.begin_group().await?;
+                in_group = true;
+            }
+            let done = match apply_one(session, &mut connection, migration, step, note.clone()).await {
+                Ok(done) => done,
+                Err(error) => {
+                    if in_group {
+                        connection.rollback_group().await;
+                    }
+                    return Err(error);
+                }
+            };
+            if let Some(done) = done {
                 session.ui.info(&format!(
                     "applied {} {} ({} ms)",
                     done.version, done.name, done.execution_ms
                 ));
-                applied.push(done);
+                if in_group {
+                    grouped.push(done);
+                } else {
+                    applied.push(done);
+                }
             }
             progress.inc(1);
+        }
+        if in_group {
+            connection.commit_group().await?;
+            applied.append(&mut grouped);
         }
         progress.finish_and_clear();
         Ok::<_, Error>(())

@@ -173,6 +173,52 @@ fn a_failing_migration_leaves_nothing_behind() {
 }
 
 #[test]
+fn single_transaction_applies_all_or_none() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("migrations");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("1_ok.sql"), "CREATE TABLE ok (id INTEGER);\n").unwrap();
+    std::fs::write(dir.join("2_bad.sql"), "INSERT INTO nowhere VALUES (1);\n").unwrap();
+    let db = work.path().join("shipgate-dev.db");
+    let failed = run(work.path(), &["up", "--single-transaction"], &[]);
+    assert_eq!(failed.code, 2, "{failed:?}");
+    assert!(failed.stderr.contains("no such table: nowhere"), "{failed:?}");
+    // The first migration ran, then rolled back with the second.
+    assert_eq!(query(&db, "SELECT count(*) FROM shipgate_migrations"), [["0"]]);
+    assert_eq!(
+        query(&db, "SELECT count(*) FROM sqlite_master WHERE name = 'ok'"),
+        [["0"]]
+    );
+
+    // The config key turns the mode on as the flag does; a file that must run
+    // outside a transaction commits the group before it and starts another.
+    std::fs::write(dir.join("2_bad.sql"), "CREATE TABLE second (id INTEGER);\n").unwrap();
+    std::fs::write(
+        dir.join("3_apart.sql"),
+        "-- no-transaction\nCREATE TABLE apart (id INTEGER);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("4_last.sql"), "CREATE TABLE last (id INTEGER);\n").unwrap();
+    std::fs::write(
+        work.path().join("shipgate.toml"),
+        "[migrate]\nsingle_transaction = true\n",
+    )
+    .unwrap();
+    let applied = run(work.path(), &["up", "--json"], &[]).ok();
+    assert_eq!(
+        applied.json()["applied"].as_array().map(Vec::len),
+        Some(4),
+        "{applied:?}"
+    );
+    assert_eq!(
+        query(&db, "SELECT version, success FROM shipgate_migrations ORDER BY version"),
+        [["1", "1"], ["2", "1"], ["3", "1"], ["4", "1"]]
+    );
+    // Nothing of the mode stays in the file: the journal is back to DELETE.
+    assert_eq!(query(&db, "PRAGMA journal_mode"), [["delete"]]);
+}
+
+#[test]
 fn plan_prints_the_sql_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     copy_fixture("sqlite", &work.path().join("migrations"));

@@ -171,7 +171,33 @@ impl Connection {
         }
     }
 
-    /// Runs `script` and `change` in one transaction.
+    /// Opens one transaction that the following [`Connection::apply_in_transaction`]
+    /// calls run in, until [`Connection::commit_group`] or
+    /// [`Connection::rollback_group`] (`up --single-transaction`).
+    pub async fn begin_group(&mut self) -> Result<()> {
+        match self {
+            Connection::Postgres(db) => db.begin_group().await,
+            Connection::Sqlite(db) => db.begin_group(),
+        }
+    }
+
+    /// Commits every migration applied since [`Connection::begin_group`] at once.
+    pub async fn commit_group(&mut self) -> Result<()> {
+        match self {
+            Connection::Postgres(db) => db.commit_group().await,
+            Connection::Sqlite(db) => db.commit_group(),
+        }
+    }
+
+    /// Undoes every migration applied since [`Connection::begin_group`].
+    pub async fn rollback_group(&mut self) {
+        match self {
+            Connection::Postgres(db) => db.rollback_group().await,
+            Connection::Sqlite(db) => db.rollback_group(),
+        }
+    }
+
+    /// Runs `script` and `change` in one transaction (or in the open group's).
     pub async fn apply_in_transaction(
         &mut self,
         ledger: &Ledger,

@@ -63,6 +63,9 @@ pub(super) fn parse_url(text: &str) -> Result<PgUrl> {
 pub struct PgConnection {
     client: tokio_postgres::Client,
     _driver: tokio::task::JoinHandle<()>,
+    /// Inside the one transaction of `up --single-transaction`
+    /// ([`PgConnection::begin_group`]): migrations run in it, unwrapped.
+    grouped: bool,
 }
 
 /// The dedicated connection that holds the advisory lock; closing it
@@ -149,6 +152,7 @@ impl PgConnection {
         Ok(PgConnection {
             client,
             _driver: driver,
+            grouped: false,
         })
     }
 
@@ -200,6 +204,31 @@ impl PgConnection {
             .collect())
     }
 
+    /// Starts the one transaction every migration of a group runs in.
+    pub(super) async fn begin_group(&mut self) -> Result<()> {
+        self.client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(|error| failure(error).into_error("starting a transaction", None))?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    /// Commits the group.
+    pub(super) async fn commit_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        self.client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|error| failure(error).into_error("committing", None))
+    }
+
+    /// Undoes every migration of the group.
+    pub(super) async fn rollback_group(&mut self) {
+        self.grouped = false;
+        let _ = self.client.batch_execute("ROLLBACK").await;
+    }
+
     pub(super) async fn apply_in_transaction(
         &mut self,
         ledger: &Ledger,
@@ -221,15 +250,22 @@ impl PgConnection {
         // One message, one round trip: the migration and its ledger row
         // commit together or not at all. The trailing newline before `;`
         // ends a last line that is a `--` comment.
-        let prefix = "BEGIN;\n";
-        let batch = format!("{prefix}{script}\n;\n{bookkeeping};\nCOMMIT;");
+        // In a group the transaction is already open and the caller commits.
+        let (prefix, suffix) = if self.grouped {
+            ("", "")
+        } else {
+            ("BEGIN;\n", "\nCOMMIT;")
+        };
+        let batch = format!("{prefix}{script}\n;\n{bookkeeping};{suffix}");
         let started = Instant::now();
         match self.client.batch_execute(&batch).await {
             Ok(()) => {}
             Err(error) => {
                 let failed = failure(error);
-                let _ = self.client.batch_execute("ROLLBACK").await;
-                if failed.unique_violation && matches!(change, LedgerChange::Insert(_)) {
+                if !self.grouped {
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                }
+                if failed.unique_violation && !self.grouped && matches!(change, LedgerChange::Insert(_)) {
                     // The ledger's primary key caught a concurrent run (only
                     // possible with --lock=none); its work was rolled back.
                     return Ok(Applied::AlreadyDone);
@@ -240,6 +276,9 @@ impl PgConnection {
             }
         }
         let execution_ms = match change {
+            // In a group a round trip per migration to read back the server's
+            // duration would cost more than the client's own clock is off.
+            _ if self.grouped => started.elapsed().as_millis() as i64,
             LedgerChange::Delete { .. } => started.elapsed().as_millis() as i64,
             LedgerChange::Insert(row) | LedgerChange::Replace(row) => self
                 .client

@@ -18,6 +18,9 @@ pub struct SqliteConnection {
     /// Whether this connection switched its rollback journal to TRUNCATE
     /// (see [`SqliteConnection::journal_for_writes`]) and must switch back.
     truncating_journal: Option<bool>,
+    /// Inside the one transaction of `up --single-transaction`
+    /// ([`SqliteConnection::begin_group`]): migrations run in it, unwrapped.
+    grouped: bool,
 }
 
 fn failure(error: rusqlite::Error, path: &Path) -> DbFailure {
@@ -63,6 +66,7 @@ impl SqliteConnection {
             connection,
             path: path.to_path_buf(),
             truncating_journal: None,
+            grouped: false,
         })
     }
 
@@ -164,7 +168,7 @@ impl SqliteConnection {
     }
 
     fn row_state(
-        transaction: &rusqlite::Transaction<'_>,
+        transaction: &rusqlite::Connection,
         path: &Path,
         ledger: &Ledger,
         version: &str,
@@ -182,36 +186,81 @@ impl SqliteConnection {
             .map_err(|error| failure(error, path))
     }
 
+    /// Starts the one transaction every migration of a group runs in.
+    pub(super) fn begin_group(&mut self) -> Result<()> {
+        self.journal_for_writes();
+        self.connection
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|error| failure(error, &self.path).into_error("starting a transaction", None))?;
+        self.grouped = true;
+        Ok(())
+    }
+
+    /// Commits the group: one commit, with the same fsyncs as one migration's.
+    pub(super) fn commit_group(&mut self) -> Result<()> {
+        self.grouped = false;
+        self.connection
+            .execute_batch("COMMIT")
+            .map_err(|error| failure(error, &self.path).into_error("committing", None))
+    }
+
+    /// Undoes every migration of the group.
+    pub(super) fn rollback_group(&mut self) {
+        self.grouped = false;
+        let _ = self.connection.execute_batch("ROLLBACK");
+    }
+
     pub(super) fn apply_in_transaction(
         &mut self,
         ledger: &Ledger,
         script: &str,
-        (path, first_line): (&Path, usize),
+        origin: (&Path, usize),
         change: &LedgerChange,
     ) -> Result<Applied> {
+        if self.grouped {
+            return Self::apply_script(&self.connection, &self.path, ledger, script, origin, change);
+        }
         self.journal_for_writes();
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|error| failure(error, &self.path).into_error("starting a transaction", None))?;
+        let applied = Self::apply_script(&transaction, &self.path, ledger, script, origin, change)?;
+        if let Applied::Ran { .. } = applied {
+            transaction
+                .commit()
+                .map_err(|error| failure(error, &self.path).into_error("committing", None))?;
+        }
+        Ok(applied)
+    }
+
+    /// The script and its ledger change, in the transaction `connection` has open.
+    fn apply_script(
+        connection: &rusqlite::Connection,
+        db_path: &Path,
+        ledger: &Ledger,
+        script: &str,
+        (path, first_line): (&Path, usize),
+        change: &LedgerChange,
+    ) -> Result<Applied> {
         let version = match change {
             LedgerChange::Insert(row) | LedgerChange::Replace(row) => &row.version,
             LedgerChange::Delete { version } => version,
         };
-        let state = Self::row_state(&transaction, &self.path, ledger, version)
+        let state = Self::row_state(connection, db_path, ledger, version)
             .map_err(|error| error.into_error("the ledger", None))?;
         let already = match change {
             LedgerChange::Insert(_) => state.is_some(),
             LedgerChange::Replace(row) => {
                 state.is_some() && {
-                    let checksum: Option<String> = transaction
+                    let checksum: Option<String> = connection
                         .query_row(
                             &format!("SELECT checksum FROM {} WHERE version = ?1", ledger.quoted()),
                             [&row.version],
                             |found| found.get(0),
                         )
                         .optional()
-                        .map_err(|error| failure(error, &self.path).into_error("the ledger", None))?;
+                        .map_err(|error| failure(error, db_path).into_error("the ledger", None))?;
                     checksum.as_deref() == Some(&row.checksum)
                 }
             }
@@ -221,9 +270,9 @@ impl SqliteConnection {
             return Ok(Applied::AlreadyDone);
         }
         let started = Instant::now();
-        transaction
+        connection
             .execute_batch(script)
-            .map_err(|error| failure(error, &self.path).into_error("migration", Some((path, first_line, script))))?;
+            .map_err(|error| failure(error, db_path).into_error("migration", Some((path, first_line, script))))?;
         let execution_ms = started.elapsed().as_millis() as i64;
         let bookkeeping = match change {
             LedgerChange::Insert(row) => ledger.insert_sql(row, &execution_ms.to_string()),
@@ -234,12 +283,9 @@ impl SqliteConnection {
             ),
             LedgerChange::Delete { version } => ledger.delete_sql(version),
         };
-        transaction
+        connection
             .execute_batch(&bookkeeping)
-            .map_err(|error| failure(error, &self.path).into_error("the ledger", None))?;
-        transaction
-            .commit()
-            .map_err(|error| failure(error, &self.path).into_error("committing", None))?;
+            .map_err(|error| failure(error, db_path).into_error("the ledger", None))?;
         Ok(Applied::Ran { execution_ms })
     }
 

@@ -464,6 +464,9 @@ pub struct MigrateConfig {
     pub table: String,
     /// Used when no database URL is given. Seed 000 "Local Development: SQLite".
     pub default_database_url: String,
+    /// `up` applies all pending migrations in one transaction (all or none,
+    /// one commit) instead of one transaction per migration.
+    pub single_transaction: bool,
     /// Policy per deployment environment, `[migrate.environments.<name>]`.
     /// Seed 003 "Migration Strategy". Environments not listed get [`MigrationPolicy::default`].
     pub environments: BTreeMap<String, MigrationPolicy>,
@@ -482,6 +485,7 @@ impl Default for MigrateConfig {
             dir: PathBuf::from("migrations"),
             table: "shipgate_migrations".to_string(),
             default_database_url: "sqlite:./shipgate-dev.db".to_string(),
+            single_transaction: false,
             environments: BTreeMap::from([
                 // Seed 003: development { apply: automatic, rollback: manual }.
                 ("development".to_string(), policy(Automatic, Manual, false)),

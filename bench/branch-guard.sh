@@ -66,3 +66,29 @@ if [[ -n "${BENCH_HISTORY_REPO:-}" ]]; then
     python3 "$here/branch-guard/compare-verdicts.py" "$BENCH_HISTORY_REPO" "$guard" \
         "$(dirname "$(command -v commitlint)")/.."
 fi
+
+# `commits` over about 1,000 commits of a real history, against `git log`
+# reading the same messages (the floor), when SHIPGATE_BENCH_REAL_REPO=DIR
+# names a clone (SHIPGATE_BENCH_REAL_NAME=owner/name for the table).
+if [[ -n "${SHIPGATE_BENCH_REAL_REPO:-}" ]]; then
+    real=$SHIPGATE_BENCH_REAL_REPO
+    git -C "$real" rev-parse --verify --quiet HEAD >/dev/null || {
+        echo "branch-guard bench: SHIPGATE_BENCH_REAL_REPO=$real is not a git repository with a HEAD" >&2
+        exit 2
+    }
+    cd "$real"
+    # The nearest first-parent ancestor whose range holds at least 1,000
+    # commits (merged branches bring their own).
+    depth=100
+    while from=$(git rev-parse --verify --quiet "HEAD~$depth") &&
+        (($(git rev-list --count "$from..HEAD") < 1000)); do
+        depth=$((depth + 10))
+    done
+    [[ -n "$from" ]] || from=$(git rev-list --max-parents=0 HEAD | head -n 1)
+    count=$(git rev-list --count "$from..HEAD")
+    name=${SHIPGATE_BENCH_REAL_NAME:-$(basename "$real")}
+    export BENCH_DATA="$name @ $(git rev-parse --short=10 HEAD), HEAD~$depth..HEAD"
+    compare "commits, $count commits of real history" "git log (floor)" "(info)" \
+        -- git log --format=%B "$from..HEAD" \
+        -- "$guard" commits "$from..HEAD"
+fi

@@ -95,6 +95,10 @@ if [[ -n "${SHIPGATE_BENCH_REAL_REPO:-}" ]]; then
         "$(git-cliff --unreleased --bump 2>/dev/null | sed -n 's/^## \[\([^]]*\)\].*/\1/p' | head -n 1)" \
         "$(git tag --merged HEAD --sort=-v:refname | head -n 1)"
     git_workloads "real history"
+    # stats reads every commit's time once, split at the releases.
+    compare "DORA stats, real history" "git log (floor)" "(info)" \
+        -- git log --format=%ct \
+        -- "$ours" stats
 fi
 
 make_repo "$work/scale" 200000 20000

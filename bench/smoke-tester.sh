@@ -1,25 +1,22 @@
 #!/usr/bin/env bash
 # smoke-tester against hurl 8.0.1 (curl as the floor), all hitting the same
-# local nginx that serves seed 000's /health JSON; and one `watch --prometheus`
-# evaluation cycle against curl of the same queries, on a local Prometheus
-# (Debian's prometheus, scraping its own HTTP metrics). Needs Debian's nginx and
+# local nginx that serves seed 000's /health JSON (`watch --prometheus` is
+# bench/smoke-tester-prometheus.sh). Needs Debian's nginx and
 # `cargo install hurl@8.0.1 --locked` (with libcurl4-openssl-dev,
 # libxml2-dev and libclang-dev); `cargo xtask install-tools` installs them.
 source "$(dirname "$0")/lib.sh"
 
-for tool in nginx hurl curl prometheus; do
+for tool in nginx hurl curl; do
     command -v "$tool" >/dev/null || {
-        echo "smoke-tester bench: $tool is missing; install it with: apt-get install nginx curl prometheus && cargo install hurl@8.0.1 --locked" >&2
+        echo "smoke-tester bench: $tool is missing; install it with: apt-get install nginx curl && cargo install hurl@8.0.1 --locked" >&2
         exit 1
     }
 done
 
 work=$(mktemp -d)
 nginx_pid=""
-prometheus_pid=""
 cleanup() {
     if [[ -n "$nginx_pid" ]]; then kill "$nginx_pid" 2>/dev/null || true; fi
-    if [[ -n "$prometheus_pid" ]]; then kill "$prometheus_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -80,34 +77,3 @@ compare "1,000 sequential checks" "hurl 8.0.1" "<= 0.8x" \
 # watch has no peer (k6 cannot window its thresholds); CPU and memory only.
 read -r wall cpu peak < <(BENCH_RUNS=1 measure "$ours" watch "$base/health" --duration 60s --rate 200/s)
 printf '  %-45s wall %ss, CPU %ss, peak %s KiB\n' "watch --duration 60s --rate 200/s" "$wall" "$cpu" "$peak"
-
-# One evaluation cycle of `watch --prometheus`: the error-rate and p95
-# queries, then the decision (process start included), against curl sending
-# the same two queries. Prometheus scrapes its own HTTP metrics, which follow
-# the client libraries' conventions under a `prometheus_` prefix.
-prom_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/prometheus"
-cat >"$work/prometheus/prometheus.yml" <<YAML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 900ms
-scrape_configs:
-  - job_name: prometheus
-    static_configs:
-      - targets: ['127.0.0.1:$prom_port']
-YAML
-prometheus --config.file="$work/prometheus/prometheus.yml" --storage.tsdb.path="$work/prometheus/data" \
-    --web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$work/prometheus/log" 2>&1 &
-prometheus_pid=$!
-prom="http://127.0.0.1:$prom_port"
-export SHIPGATE_SMOKE_PROMETHEUS_REQUESTS_METRIC=prometheus_http_requests_total
-export SHIPGATE_SMOKE_PROMETHEUS_DURATION_METRIC=prometheus_http_request_duration_seconds
-cycle=("$ours" watch --prometheus "$prom" --selector '{job="prometheus"}' --query-window 1m --duration 0s)
-# Until three scrapes have landed the queries have no rate() to give.
-for _ in $(seq 100); do "${cycle[@]}" >/dev/null 2>&1 && break; sleep 0.2; done
-"${cycle[@]}" >/dev/null || { echo "smoke-tester bench: watch --prometheus did not pass; log:" >&2; cat "$work/prometheus/log" >&2; exit 1; }
-error_query='(sum(rate(prometheus_http_requests_total{job="prometheus",code=~"5.."}[1m])) or vector(0)) / sum(rate(prometheus_http_requests_total{job="prometheus"}[1m]))'
-p95_query='histogram_quantile(0.95, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket{job="prometheus"}[1m])))'
-compare "prometheus evaluation cycle (2 queries + decision)" "curl (floor)" "-" \
-    -- bash -c 'curl -sfG "$0/api/v1/query" --data-urlencode "query=$1" && curl -sfG "$0/api/v1/query" --data-urlencode "query=$2"' "$prom" "$error_query" "$p95_query" \
-    -- "${cycle[@]}"

@@ -1,6 +1,7 @@
 //! Branch name patterns such as `feature/*` and `release/v{version}`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use regex::Regex;
 use semver::Version;
@@ -33,12 +34,18 @@ const VERSION_REGEX: &str =
 /// included, so `feature/*` covers `feature/a/b`), `{version}` matches a
 /// semver `X.Y.Z[-pre]`, everything else matches itself.
 ///
-/// Patterns are compiled once, when the configuration is loaded, so matching
-/// in a loop costs one regex match and no allocation.
+/// Patterns are checked when the configuration is loaded, but their regex is
+/// compiled on the first match: every command loads the whole configuration
+/// (the seeds' branch table alone has a dozen patterns), and compiling them
+/// all was most of a start-up that matches no branch. Once compiled, matching
+/// in a loop costs one regex match and no allocation; a pattern without `*`
+/// or `{version}` is a string comparison.
 #[derive(Clone)]
 pub struct BranchPattern {
     source: String,
-    regex: Regex,
+    /// The anchored regex `new` translated the pattern into.
+    regex_source: String,
+    regex: OnceLock<Regex>,
     has_wildcard: bool,
     has_version: bool,
 }
@@ -100,12 +107,20 @@ impl BranchPattern {
             ));
         }
         regex.push('$');
-        let regex = Regex::new(&regex).map_err(|e| PatternError::new(pattern, e.to_string()))?;
         Ok(BranchPattern {
             source: pattern.to_string(),
-            regex,
+            regex_source: regex,
+            regex: OnceLock::new(),
             has_wildcard,
             has_version,
+        })
+    }
+
+    fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            // Built above from escaped characters, `.+` and the fixed version
+            // group only, so it always compiles.
+            Regex::new(&self.regex_source).expect("a branch pattern's regex is valid by construction")
         })
     }
 
@@ -116,7 +131,10 @@ impl BranchPattern {
 
     /// Whether `branch` (a short name like `feature/x`, not `refs/heads/...`) matches.
     pub fn matches(&self, branch: &str) -> bool {
-        self.regex.is_match(branch)
+        if self.is_literal() {
+            return branch == self.source;
+        }
+        self.regex().is_match(branch)
     }
 
     /// The version a `{version}` pattern captured from `branch`, if it matches.
@@ -124,7 +142,7 @@ impl BranchPattern {
         if !self.has_version {
             return None;
         }
-        let captures = self.regex.captures(branch)?;
+        let captures = self.regex().captures(branch)?;
         Version::parse(captures.name("version")?.as_str()).ok()
     }
 

@@ -201,7 +201,7 @@ impl RepoApi {
         match response.status {
             status if status.is_success() => serde_json::from_slice(&response.body)
                 .map(Some)
-                .map_err(|e| Error::external(format!("{shown}: unexpected answer: {e}"))),
+                .map_err(|e| Error::external_with(format!("{shown}: unexpected answer"), e)),
             StatusCode::NOT_FOUND if response.github_message().is_some_and(|m| m.contains("not protected")) => Ok(None),
             _ => Err(protection_error(&response, &shown, &self.full_name())),
         }
@@ -247,6 +247,6 @@ pub fn block_on<T>(future: impl std::future::Future<Output = Result<T>>) -> Resu
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))?
+        .map_err(|e| Error::external_with("cannot start the async runtime", e))?
         .block_on(future)
 }

@@ -160,7 +160,7 @@ pub fn run(globals: &GlobalArgs, name: Option<&str>) -> Result<ExitCode> {
     report::annotate(&runtime, &violations);
     runtime.append_summary(&summary_markdown(&verdict))?;
     if ui.json {
-        let json = serde_json::to_value(&verdict).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
+        let json = serde_json::to_value(&verdict).map_err(|e| Error::usage_with("cannot encode JSON", e))?;
         ui.print_json(&json)?;
     } else {
         ui.print(&format!("{}\n", describe(&verdict, &loaded.config.flow)))?;
@@ -262,7 +262,7 @@ fn current_branch() -> Result<String> {
     {
         return Ok(name);
     }
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
     let repo = shipgate_core::git::Repo::discover(&cwd)?;
     repo.head_branch()?
         .ok_or_else(|| Error::usage("HEAD is detached: name the branch to check"))

@@ -173,7 +173,7 @@ pub struct CommitsOutcome {
 pub fn evaluate(globals: &GlobalArgs, range: Option<&str>, runtime: &Runtime) -> Result<CommitsOutcome> {
     let loaded = cli::load_config(globals)?;
     let linter = Linter::new(&loaded.config.guard)?;
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
     let repo = Repo::discover(&cwd)?;
     let range = match range {
         Some(text) => Some(parse_range(&repo, text)?),

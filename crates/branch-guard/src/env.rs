@@ -68,7 +68,7 @@ fn ref_from_runtime(runtime: &Runtime) -> Result<String> {
         Some(git_ref) => Ok(git_ref.to_string()),
         None => {
             let cwd = std::env::current_dir()
-                .map_err(|e| shipgate_core::exit::Error::usage(format!("cannot read the current directory: {e}")))?;
+                .map_err(|e| shipgate_core::exit::Error::usage_with("cannot read the current directory", e))?;
             let repo = shipgate_core::git::Repo::discover(&cwd)?;
             repo.head_branch()?
                 .map(|branch| format!("refs/heads/{branch}"))

@@ -157,8 +157,8 @@ fn cobertura_root(text: &str) -> std::result::Result<Option<BytesStart<'_>>, qui
 /// a Cobertura XML report (`lines-covered`/`lines-valid`, else `line-rate`).
 pub fn coverage_percent(path: &Path) -> Result<f64> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read coverage report {}: {e}", path.display())))?;
-    let invalid = |why: &str| Error::usage(format!("{}: {why}", path.display()));
+        .map_err(|e| Error::usage_with(format!("cannot read coverage report {}", path.display()), e))?;
+    let invalid = |why: &str| Error::usage_with(format!("{}", path.display()), why);
     if text.trim_start().starts_with('<') {
         let root = cobertura_root(&text).map_err(|e| invalid(&format!("not valid XML: {e}")))?;
         let root = root.ok_or_else(|| invalid("not a Cobertura report: no <coverage> element"))?;

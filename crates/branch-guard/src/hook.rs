@@ -82,7 +82,7 @@ pub fn script(hook: &str, binary: &Path, chained: bool) -> String {
 }
 
 fn write_executable(path: &Path, text: &str) -> Result<()> {
-    let io = |e: std::io::Error| Error::usage(format!("cannot write hook {}: {e}", path.display()));
+    let io = |e: std::io::Error| Error::usage_with(format!("cannot write hook {}", path.display()), e);
     std::fs::write(path, text).map_err(io)?;
     #[cfg(unix)]
     {
@@ -96,7 +96,7 @@ fn write_executable(path: &Path, text: &str) -> Result<()> {
 pub fn install(hooks_dir: &Path, binary: &Path, force: bool, dry_run: bool) -> Result<Vec<HookChange>> {
     if !dry_run {
         std::fs::create_dir_all(hooks_dir)
-            .map_err(|e| Error::usage(format!("cannot create {}: {e}", hooks_dir.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot create {}", hooks_dir.display()), e))?;
     }
     let mut changes = Vec::new();
     for hook in HOOKS {
@@ -122,7 +122,7 @@ pub fn install(hooks_dir: &Path, binary: &Path, force: bool, dry_run: bool) -> R
         if !dry_run {
             if action == "installed-chained" {
                 std::fs::rename(&path, &chained_path)
-                    .map_err(|e| Error::usage(format!("cannot move {} aside: {e}", path.display())))?;
+                    .map_err(|e| Error::usage_with(format!("cannot move {} aside", path.display()), e))?;
             }
             let chained = action != "replaced" && chained_path.exists();
             write_executable(&path, &script(hook, binary, chained))?;
@@ -152,7 +152,7 @@ pub fn uninstall(hooks_dir: &Path, dry_run: bool) -> Result<Vec<HookChange>> {
             "removed"
         };
         if !dry_run {
-            let io = |e: std::io::Error| Error::usage(format!("cannot update {}: {e}", path.display()));
+            let io = |e: std::io::Error| Error::usage_with(format!("cannot update {}", path.display()), e);
             match action {
                 "removed" => std::fs::remove_file(&path).map_err(io)?,
                 "restored-chained" => std::fs::rename(&chained_path, &path).map_err(io)?,
@@ -171,12 +171,12 @@ pub fn uninstall(hooks_dir: &Path, dry_run: bool) -> Result<Vec<HookChange>> {
 /// Runs `hook install` or `hook uninstall` in the current repository.
 pub fn run(globals: &GlobalArgs, install_hooks: bool, force: bool, dry_run: bool) -> Result<ExitCode> {
     let ui = Ui::new(globals);
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
     shipgate_core::git::Repo::discover(&cwd)?;
     let dir = hooks_dir(&cwd)?;
     let changes = if install_hooks {
         let binary =
-            std::env::current_exe().map_err(|e| Error::usage(format!("cannot find the branch-guard binary: {e}")))?;
+            std::env::current_exe().map_err(|e| Error::usage_with("cannot find the branch-guard binary", e))?;
         install(&dir, &binary, force, dry_run)?
     } else {
         uninstall(&dir, dry_run)?

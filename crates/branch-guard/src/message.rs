@@ -116,10 +116,10 @@ fn read_source(path: &Path) -> Result<String> {
     if path == Path::new("-") {
         std::io::stdin()
             .read_to_end(&mut bytes)
-            .map_err(|e| Error::usage(format!("cannot read the message from stdin: {e}")))?;
+            .map_err(|e| Error::usage_with("cannot read the message from stdin", e))?;
     } else {
         bytes = std::fs::read(path)
-            .map_err(|e| Error::usage(format!("cannot read the message file {}: {e}", path.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot read the message file {}", path.display()), e))?;
     }
     // git writes the message in `i18n.commitEncoding`, as it will record it
     // in the commit; bytes that are not valid there still lint the header.

@@ -233,13 +233,13 @@ pub fn run(globals: &GlobalArgs, remote: &str, url: &str) -> Result<ExitCode> {
     if !std::io::stdin().is_terminal() {
         std::io::stdin()
             .read_to_string(&mut input)
-            .map_err(|e| Error::usage(format!("cannot read git's pre-push input on stdin: {e}")))?;
+            .map_err(|e| Error::usage_with("cannot read git's pre-push input on stdin", e))?;
     }
     if input.trim().is_empty() {
         input = pre_commit_line().unwrap_or_default();
     }
     let lines = parse_lines(&input)?;
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
     let repo = Repository::discover(&cwd).map_err(|e| {
         Error::usage(format!(
             "{} is not inside a git repository: {}",

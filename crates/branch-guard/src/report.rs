@@ -85,11 +85,11 @@ pub fn annotate(runtime: &Runtime, violations: &[Violation]) {
 /// Sets the `passed` and `violations` step outputs.
 pub fn set_outputs(runtime: &Runtime, passed: bool, violations: &[Violation]) -> Result<()> {
     runtime.set_output("passed", if passed { "true" } else { "false" })?;
-    let json = serde_json::to_string(violations).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
+    let json = serde_json::to_string(violations).map_err(|e| Error::usage_with("cannot encode JSON", e))?;
     runtime.set_output("violations", &json)
 }
 
 /// Serialises a `--json` document.
 pub fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))
+    serde_json::to_value(value).map_err(|e| Error::usage_with("cannot encode JSON", e))
 }

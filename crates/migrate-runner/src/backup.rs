@@ -56,7 +56,7 @@ pub async fn take(session: &Session, output: Option<&Path>) -> Result<PathBuf> {
     }
     if let Some(parent) = output.parent().filter(|parent| !parent.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
-            .map_err(|error| Error::usage(format!("cannot create {}: {error}", parent.display())))?;
+            .map_err(|error| Error::usage_with(format!("cannot create {}", parent.display()), error))?;
     }
     match &session.url {
         DatabaseUrl::Postgres(url) => {
@@ -74,8 +74,8 @@ pub async fn take(session: &Session, output: Option<&Path>) -> Result<PathBuf> {
             }
             let result = tokio::task::spawn_blocking(move || command.output())
                 .await
-                .map_err(|error| Error::external(format!("pg_dump did not finish: {error}")))?
-                .map_err(|error| Error::external(format!("cannot run pg_dump: {error}")))?;
+                .map_err(|error| Error::external_with("pg_dump did not finish", error))?
+                .map_err(|error| Error::external_with("cannot run pg_dump", error))?;
             if !result.status.success() {
                 let _ = std::fs::remove_file(&output);
                 return Err(Error::external(format!(

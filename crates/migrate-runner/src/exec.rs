@@ -53,7 +53,7 @@ pub async fn run(
     let status = child
         .status()
         .await
-        .map_err(|error| Error::usage(format!("cannot run `{program}`: {error}")));
+        .map_err(|error| Error::usage_with(format!("cannot run `{program}`"), error));
     let elapsed_ms = started.elapsed().as_millis() as i64;
     let outcome = match &status {
         Ok(status) if status.success() => "succeeded".to_string(),

@@ -18,6 +18,7 @@ pub mod lock;
 pub mod new;
 pub mod plan;
 pub mod policy;
+pub mod refusal;
 pub mod repair;
 pub mod sql;
 pub mod status;
@@ -320,7 +321,7 @@ fn run_migrate(globals: &GlobalArgs, command: &MigrateCommand) -> Result<ExitCod
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| Error::external(format!("cannot start the async runtime: {error}")))?;
+        .map_err(|error| Error::external_with("cannot start the async runtime", error))?;
     match command {
         MigrateCommand::New {
             name,

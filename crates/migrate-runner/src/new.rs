@@ -123,10 +123,10 @@ pub fn run(
         for (path, text) in &files {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)
-                    .map_err(|error| Error::usage(format!("cannot create {}: {error}", parent.display())))?;
+                    .map_err(|error| Error::usage_with(format!("cannot create {}", parent.display()), error))?;
             }
             std::fs::write(path, text)
-                .map_err(|error| Error::usage(format!("cannot write {}: {error}", path.display())))?;
+                .map_err(|error| Error::usage_with(format!("cannot write {}", path.display()), error))?;
         }
     }
     let shown: Vec<String> = files.iter().map(|(path, _)| path.display().to_string()).collect();

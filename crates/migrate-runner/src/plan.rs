@@ -7,6 +7,7 @@ use serde_json::json;
 use shipgate_core::exit::{self, ExitCode, Result};
 
 use crate::policy::{self, Operation};
+use crate::refusal::Refusal;
 use crate::status;
 use crate::{DownArgs, OverrideArgs, Session, UpArgs};
 
@@ -68,11 +69,11 @@ pub async fn run(
     // does the plan.
     if decision.allowed
         && !to_apply.is_empty()
-        && let Err(refusal) = policy::lint_gate(session, to_apply, &decision)
+        && let Err(error) = policy::lint_gate(session, to_apply, &decision)
     {
-        if refusal.exit_code() != ExitCode::CheckFailed {
-            return Err(refusal);
-        }
+        let Some(refusal) = error.find::<Refusal>() else {
+            return Err(error);
+        };
         decision.allowed = false;
         decision.reason = refusal.to_string();
     }

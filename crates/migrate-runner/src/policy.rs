@@ -26,6 +26,7 @@ use shipgate_core::github::{GitHubClient, GitHubSettings};
 
 use crate::database::Connection;
 use crate::formats::Migration;
+use crate::refusal::Refusal;
 use crate::{OverrideArgs, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -296,15 +297,15 @@ pub async fn decide(session: &Session, operation: Operation, overrides: &Overrid
 /// Turns a decision into go or no-go, asking on the terminal when it must.
 pub fn enforce(session: &Session, decision: &Decision) -> Result<()> {
     if !decision.allowed {
-        return Err(Error::check(format!(
-            "policy for {} refuses to {}: {}",
-            decision.environment,
-            match decision.operation {
+        return Err(Refusal::Policy {
+            environment: decision.environment.clone(),
+            operation: match decision.operation {
                 Operation::Apply => "apply",
                 Operation::Rollback => "roll back",
             },
-            decision.reason
-        )));
+            reason: decision.reason.clone(),
+        }
+        .into());
     }
     if let Some(reason) = &decision.overridden {
         let message = format!(
@@ -328,11 +329,9 @@ pub fn enforce(session: &Session, decision: &Decision) -> Result<()> {
         let mut answer = String::new();
         stdin
             .read_line(&mut answer)
-            .map_err(|error| Error::usage(format!("reading the confirmation: {error}")))?;
+            .map_err(|error| Error::usage_with("reading the confirmation", error))?;
         if answer.trim() != expected {
-            return Err(Error::check(
-                "confirmation did not match the database name; nothing was changed",
-            ));
+            return Err(Refusal::ConfirmationMismatch.into());
         }
     }
     Ok(())
@@ -384,10 +383,12 @@ pub fn lint_gate<'a>(
         ));
         return Ok(());
     }
-    Err(Error::check(format!(
-        "{} needs a clean migration lint: {blocking} blocking finding(s), first {first}; fix them or acknowledge with `-- shipgate:lint-ignore <rule>` (see `migrate-runner lint`)",
-        decision.environment
-    )))
+    Err(Refusal::LintGate {
+        environment: decision.environment.clone(),
+        blocking,
+        first,
+    }
+    .into())
 }
 
 #[cfg(test)]

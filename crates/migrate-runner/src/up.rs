@@ -19,6 +19,7 @@ use crate::database::{Applied, Connection, LedgerChange};
 use crate::formats::{Migration, MigrationSet};
 use crate::ledger::{LedgerRow, now};
 use crate::policy::{self, Operation};
+use crate::refusal::Refusal;
 use crate::status::{self, Report, State, ledger_version};
 use crate::version::Version;
 use crate::{OverrideArgs, Session, UpArgs, backup};
@@ -62,10 +63,10 @@ pub fn select(set: &MigrationSet, report: &Report, args: &UpArgs) -> Result<Vec<
         .map(|entry| entry.version.as_str())
         .collect();
     if !drifted.is_empty() && !args.allow_drift {
-        return Err(Error::check(format!(
-            "applied migration(s) {} changed since they were applied (checksum drift): restore the files, `repair --accept-checksum`, or pass --allow-drift",
-            drifted.join(", ")
-        )));
+        return Err(Refusal::Drift {
+            versions: drifted.iter().map(|version| version.to_string()).collect(),
+        }
+        .into());
     }
     let out_of_order: Vec<&str> = report
         .entries
@@ -75,11 +76,11 @@ pub fn select(set: &MigrationSet, report: &Report, args: &UpArgs) -> Result<Vec<
         .map(|entry| entry.version.as_str())
         .collect();
     if !out_of_order.is_empty() && !args.allow_out_of_order {
-        return Err(Error::check(format!(
-            "pending migration(s) {} are older than the newest applied one ({}): pass --allow-out-of-order to apply them",
-            out_of_order.join(", "),
-            report.current_version.as_deref().unwrap_or("?")
-        )));
+        return Err(Refusal::OutOfOrder {
+            versions: out_of_order.iter().map(|version| version.to_string()).collect(),
+            current: report.current_version.as_deref().unwrap_or("?").to_owned(),
+        }
+        .into());
     }
     let mut steps: Vec<Step> = Vec::new();
     let mut repeatables = Vec::new();

@@ -145,7 +145,7 @@ pub fn send_notification_with(
     if let Some(path) = &delivery.template {
         text.template = Some(
             std::fs::read_to_string(path)
-                .map_err(|err| Error::usage(format!("cannot read --template {}: {err}", path.display())))?,
+                .map_err(|err| Error::usage_with(format!("cannot read --template {}", path.display()), err))?,
         );
     }
     let mut run = RunContext::from_runtime(&runtime);
@@ -203,7 +203,7 @@ pub fn send_notification_with(
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| Error::external(format!("cannot start the async runtime: {err}")))?;
+        .map_err(|err| Error::external_with("cannot start the async runtime", err))?;
     let mut reports = tokio.block_on(deliver::deliver_all(
         &selection.targets,
         &event,

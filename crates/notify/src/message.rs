@@ -116,7 +116,7 @@ fn render_template(what: &str, source: &str, variables: &Value) -> Result<String
     let environment = Environment::new();
     environment
         .render_str(source, variables)
-        .map_err(|err| Error::usage(format!("cannot render {what}: {err}")))
+        .map_err(|err| Error::usage_with(format!("cannot render {what}"), err))
 }
 
 /// The variables templates see; documented in docs/notify.md.

@@ -50,7 +50,7 @@ pub fn run(globals: &GlobalArgs, args: &ReleaseArgs) -> Result<ExitCode> {
                 Ok(text) => changelog_section(&text, &args.version),
                 // Without --changelog a missing default file just means no notes.
                 Err(_) if args.changelog.is_none() => None,
-                Err(err) => return Err(Error::usage(format!("cannot read {}: {err}", path.display()))),
+                Err(err) => return Err(Error::usage_with(format!("cannot read {}", path.display()), err)),
             }
         }
     };
@@ -70,7 +70,7 @@ pub fn run(globals: &GlobalArgs, args: &ReleaseArgs) -> Result<ExitCode> {
 }
 
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|err| Error::usage(format!("cannot read {}: {err}", path.display())))
+    std::fs::read_to_string(path).map_err(|err| Error::usage_with(format!("cannot read {}", path.display()), err))
 }
 
 /// The body of the changelog section whose heading names `version`

@@ -165,7 +165,7 @@ fn from_channel(channel: &NotifyChannel, env: EnvLookup<'_>) -> Result<Target> {
             ))
         })?;
     let mut target = parse(raw.trim(), channel.kind, Some(&channel.name))
-        .map_err(|err| Error::usage(format!("channel `{}` ({}): {err}", channel.name, channel.url_env)))?;
+        .map_err(|err| Error::usage_with(format!("channel `{}` ({})", channel.name, channel.url_env), err))?;
     target.optional |= channel.optional;
     Ok(target)
 }
@@ -182,7 +182,8 @@ pub fn parse(raw: &str, forced: Option<ChannelKind>, name: Option<&str>) -> Resu
     if has_secret_material {
         register_secret(raw);
     }
-    let mut url = Url::parse(raw).map_err(|err| Error::usage(format!("invalid target URL {}: {err}", shown(raw))))?;
+    let mut url =
+        Url::parse(raw).map_err(|err| Error::usage_with(format!("invalid target URL {}", shown(raw)), err))?;
     let mut query: BTreeMap<String, String> = url
         .query_pairs()
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -639,7 +640,7 @@ fn email(url: &Url, transport: &str, query: &mut BTreeMap<String, String>) -> Re
     for address in to.iter().chain(std::iter::once(&from)) {
         address
             .parse::<lettre::Address>()
-            .map_err(|err| Error::usage(format!("email target: `{address}` is not an email address: {err}")))?;
+            .map_err(|err| Error::usage_with(format!("email target: `{address}` is not an email address"), err))?;
     }
     Ok(EmailTarget {
         host,
@@ -668,7 +669,7 @@ fn set_scheme(url: &mut Url, scheme: &str) -> Result<()> {
         .map(|(_, rest)| rest.to_string())
         .unwrap_or_default();
     *url = Url::parse(&format!("{scheme}:{rest}"))
-        .map_err(|err| Error::usage(format!("invalid target URL {}: {err}", url_redaction::redact(url))))?;
+        .map_err(|err| Error::usage_with(format!("invalid target URL {}", url_redaction::redact(url)), err))?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ fn read(root: &Path, relative: &str) -> Result<Option<String>> {
     match std::fs::read_to_string(root.join(relative)) {
         Ok(text) => Ok(Some(text)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::usage(format!("cannot read {relative}: {err}"))),
+        Err(err) => Err(Error::usage_with(format!("cannot read {relative}"), err)),
     }
 }
 
@@ -146,7 +146,7 @@ pub fn plan_edits(project: &Project, version: &Version) -> Result<Vec<Edit>> {
     }
     for file in &project.config.version_files {
         let pattern = Regex::new(&file.pattern)
-            .map_err(|e| Error::usage(format!("release.version_files pattern for {}: {e}", file.path)))?;
+            .map_err(|e| Error::usage_with(format!("release.version_files pattern for {}", file.path), e))?;
         if pattern.captures_len() < 2 {
             return Err(Error::usage(format!(
                 "release.version_files pattern for {} needs a capture group around the version",
@@ -294,7 +294,7 @@ fn cargo_edits(root: &Path, text: &str, new: &str, edits: &mut Vec<Edit>, crates
 /// in document order for npm's files, which list the top-level version first.
 fn json_version_edit(relative: &str, text: &str, new: &str, paths: &[&[&str]]) -> Result<String> {
     let parsed: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| Error::usage(format!("{relative} is not valid JSON: {e}")))?;
+        serde_json::from_str(text).map_err(|e| Error::usage_with(format!("{relative} is not valid JSON"), e))?;
     let olds: Vec<String> = paths
         .iter()
         .filter_map(|path| {
@@ -309,7 +309,7 @@ fn json_version_edit(relative: &str, text: &str, new: &str, paths: &[&[&str]]) -
     let mut search_from = 0;
     for old in olds {
         let pattern = Regex::new(&format!(r#""version"\s*:\s*"{}""#, regex::escape(&old)))
-            .map_err(|e| Error::usage(format!("cannot build the version pattern: {e}")))?;
+            .map_err(|e| Error::usage_with("cannot build the version pattern", e))?;
         let Some(range) = pattern.find_at(&out, search_from).map(|found| found.range()) else {
             return Err(Error::usage(format!(
                 "cannot find \"version\": \"{old}\" in {relative}"
@@ -327,7 +327,7 @@ pub fn apply(project: &Project, edits: &[Edit]) -> Result<()> {
     for edit in edits {
         let path = project.repo.dir().join(&edit.path);
         std::fs::write(&path, &edit.content)
-            .map_err(|e| Error::usage(format!("cannot write {}: {e}", edit.path.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot write {}", edit.path.display()), e))?;
     }
     Ok(())
 }

@@ -213,11 +213,11 @@ impl Renderer {
         } else {
             let path = project.repo.dir().join(&project.config.changelog_template);
             std::fs::read_to_string(&path)
-                .map_err(|e| Error::usage(format!("cannot read changelog template {}: {e}", path.display())))?
+                .map_err(|e| Error::usage_with(format!("cannot read changelog template {}", path.display()), e))?
         };
         let mut env = minijinja::Environment::new();
         env.add_template_owned("section", template)
-            .map_err(|e| Error::usage(format!("invalid changelog template: {e}")))?;
+            .map_err(|e| Error::usage_with("invalid changelog template", e))?;
         Ok(Renderer { env })
     }
 
@@ -225,10 +225,10 @@ impl Renderer {
         let template = self
             .env
             .get_template("section")
-            .map_err(|e| Error::usage(format!("invalid changelog template: {e}")))?;
+            .map_err(|e| Error::usage_with("invalid changelog template", e))?;
         let text = template
             .render(minijinja::value::Serde(section))
-            .map_err(|e| Error::usage(format!("cannot render the changelog template: {e}")))?;
+            .map_err(|e| Error::usage_with("cannot render the changelog template", e))?;
         Ok(format!("{}\n", text.trim_end()))
     }
 }
@@ -389,7 +389,7 @@ pub fn prepend_section(existing: &str, section: &str, version: &str, prefix: &st
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text).map_err(|e| Error::usage_with(format!("cannot write {}", path.display()), e))
 }
 
 /// Runs `changelog`.
@@ -432,7 +432,7 @@ pub fn run(project: &Project, args: &ChangelogArgs) -> Result<ExitCode> {
             let existing = match std::fs::read_to_string(path) {
                 Ok(text) => text,
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(err) => return Err(Error::usage(format!("cannot read {}: {err}", path.display()))),
+                Err(err) => return Err(Error::usage_with(format!("cannot read {}", path.display()), err)),
             };
             prepend_section(&existing, &markdown, &section.version, &project.config.tag_prefix)
         }

@@ -116,7 +116,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 fn run_release(globals: &GlobalArgs, command: &ReleaseCommand) -> Result<ExitCode> {
     let loaded = shipgate_core::cli::load_config(globals)?;
     let cwd = std::env::current_dir()
-        .map_err(|e| shipgate_core::exit::Error::usage(format!("cannot read the current directory: {e}")))?;
+        .map_err(|e| shipgate_core::exit::Error::usage_with("cannot read the current directory", e))?;
     let project = Project::open(&cwd, loaded.config, Ui::new(globals))?;
     match command {
         ReleaseCommand::Next(args) => next::run(&project, args),

@@ -230,7 +230,7 @@ fn pre_number(version: &Version, id: &str) -> Option<u64> {
 fn with_pre(target: &Version, id: &str, number: u64) -> Result<Version> {
     let mut version = Version::new(target.major, target.minor, target.patch);
     version.pre = Prerelease::new(&format!("{id}.{number}"))
-        .map_err(|e| Error::usage(format!("invalid pre-release `{id}.{number}`: {e}")))?;
+        .map_err(|e| Error::usage_with(format!("invalid pre-release `{id}.{number}`"), e))?;
     Ok(version)
 }
 

@@ -120,10 +120,10 @@ pub fn resolve_assets(patterns: &[String]) -> Result<Vec<AssetFile>> {
                 ..glob::MatchOptions::new()
             };
             let entries = glob::glob_with(pattern, options)
-                .map_err(|err| Error::usage(format!("--asset `{pattern}` is not a valid glob: {err}")))?;
+                .map_err(|err| Error::usage_with(format!("--asset `{pattern}` is not a valid glob"), err))?;
             let mut files = Vec::new();
             for entry in entries {
-                let path = entry.map_err(|err| Error::usage(format!("--asset `{pattern}`: {err}")))?;
+                let path = entry.map_err(|err| Error::usage_with(format!("--asset `{pattern}`"), err))?;
                 if path.is_file() {
                     files.push(path);
                 }
@@ -251,7 +251,7 @@ pub async fn upload_assets(
     for file in files {
         // Read one at a time: release archives can be large.
         let content = std::fs::read(&file.path)
-            .map_err(|err| Error::usage(format!("cannot read asset `{}`: {err}", file.path.display())))?;
+            .map_err(|err| Error::usage_with(format!("cannot read asset `{}`", file.path.display()), err))?;
         let checksum = checksum_line(&content, &file.name);
         uploaded.push(replace_asset(client, request, release, &existing, &file.name, Bytes::from(content)).await?);
         if file.with_checksum {
@@ -384,7 +384,7 @@ pub fn publish_tag(project: &Project, runtime: &Runtime, tag: &str, args: &Publi
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::external_with("cannot start the async runtime", e))?;
     let published = tokio.block_on(async {
         let client = GitHubClient::new(settings)?;
         let mut published = publish_release(&client, &request).await?;

@@ -27,7 +27,7 @@ where
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Error::external_with("cannot start the async runtime", e))?;
     tokio.block_on(async {
         let client = GitHubClient::new(settings)?;
         work(client).await

@@ -172,7 +172,7 @@ impl Ui {
 }
 
 fn print_json_document(value: &serde_json::Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::usage(format!("cannot encode JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::usage_with("cannot encode JSON", e))?;
     print_stdout(&format!("{text}\n"))
 }
 
@@ -246,7 +246,7 @@ fn print_stdout(text: &str) -> Result<()> {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is the reader's choice, not our failure.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::external(format!("cannot write to stdout: {e}"))),
+        Err(e) => Err(Error::external_with("cannot write to stdout", e)),
     }
 }
 
@@ -563,7 +563,7 @@ pub fn run_common<C: CommandFactory>(tool: &Tool, globals: &GlobalArgs, command:
 
 /// Loads the configuration the way every tool command does.
 pub fn load_config(globals: &GlobalArgs) -> Result<config::LoadedConfig> {
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
     config::load(&LoadOptions::from_process(globals.config.as_deref(), &cwd))
 }
 
@@ -616,11 +616,12 @@ fn write_man_pages(tool: &Tool, command: clap::Command, out_dir: &Path) -> Resul
         page.extend_from_slice(man_sections(tool, &command).as_bytes());
         std::fs::write(out_dir.join(man.get_filename()), page)
     }
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::usage(format!("cannot create {}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::usage_with(format!("cannot create {}", out_dir.display()), e))?;
     let mut command = command.disable_help_subcommand(true);
     command.build();
     write(tool, command, out_dir)
-        .map_err(|e| Error::usage(format!("cannot write man pages to {}: {e}", out_dir.display())))
+        .map_err(|e| Error::usage_with(format!("cannot write man pages to {}", out_dir.display()), e))
 }
 
 /// The EXIT STATUS, ENVIRONMENT and EXAMPLES sections of one page, in roff.

@@ -193,7 +193,7 @@ struct RawAssertion {
 /// Reads and validates a checks file; every mistake is exit 2 with `file:line`.
 pub fn load_file(path: &Path) -> Result<CheckSet> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read checks file {}: {e}", path.display())))?;
+        .map_err(|e| Error::usage_with(format!("cannot read checks file {}", path.display()), e))?;
     parse(&text, &path.display().to_string())
 }
 
@@ -603,7 +603,7 @@ impl Check {
 
     /// [`CheckSet::validate`] for one check.
     pub fn validate(&self, variables: &Variables) -> Result<()> {
-        let fail = |message: String| Error::usage(format!("check `{}`: {message}", self.name));
+        let fail = |message: String| Error::usage_with(format!("check `{}`", self.name), message);
         let templates = std::iter::once(self.url.as_str())
             .chain(self.base_url.as_deref())
             .chain(self.headers.iter().map(|(_, value)| value.as_str()))

@@ -171,7 +171,7 @@ pub struct AdhocArgs {
 pub fn parse_duration(flag: &str, text: &str) -> Result<std::time::Duration> {
     ConfigDuration::parse(text)
         .map(|d| d.as_duration())
-        .map_err(|e| Error::usage(format!("--{flag}: {e}")))
+        .map_err(|e| Error::usage_with(format!("--{flag}"), e))
 }
 
 /// Parses a percentage flag: `5%` or `5`.
@@ -218,7 +218,7 @@ impl AdhocArgs {
         check.retries = self.retries;
         if let Some(status) = &self.status {
             check.assertions.push(Assertion::Status(
-                StatusMatcher::parse(status).map_err(|e| Error::usage(format!("--status: {e}")))?,
+                StatusMatcher::parse(status).map_err(|e| Error::usage_with("--status", e))?,
             ));
         }
         for expression in &self.jsonpaths {
@@ -252,7 +252,7 @@ impl AdhocArgs {
         for text in std::iter::once(url).chain(check.headers.iter().map(|(_, v)| v.as_str())) {
             templates
                 .template_from_str(text)
-                .map_err(|e| Error::usage(format!("invalid template `{}`: {e}", redact_in_text(text))))?;
+                .map_err(|e| Error::usage_with(format!("invalid template `{}`", redact_in_text(text)), e))?;
         }
         check.validate(&process_variables())?;
         Ok(check)
@@ -278,7 +278,8 @@ impl TargetArgs {
             (None, None) => return Err(Error::usage("give a URL or --checks FILE")),
         };
         if let Some(base) = &self.base_url {
-            reqwest::Url::parse(base).map_err(|e| Error::usage(format!("--base-url: `{}`: {e}", redact_str(base))))?;
+            reqwest::Url::parse(base)
+                .map_err(|e| Error::usage_with(format!("--base-url: `{}`", redact_str(base)), e))?;
             for check in &mut set.checks {
                 check.base_url = Some(base.clone());
             }
@@ -303,7 +304,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::external_with("cannot start the async runtime", e))
 }
 
 /// A runtime on the calling thread, for commands that send one request at a time.
@@ -311,7 +312,7 @@ pub fn single_thread_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::external(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::external_with("cannot start the async runtime", e))
 }
 
 /// The variables templates see: this process's environment.

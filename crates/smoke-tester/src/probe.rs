@@ -102,7 +102,7 @@ fn build_client(extra_roots: &[Vec<u8>], policy: reqwest::redirect::Policy) -> R
         .tls_info(true)
         .dns_resolver(LoopbackAwareResolver)
         .build()
-        .map_err(|e| Error::usage(format!("cannot set up the HTTP client: {e}")))
+        .map_err(|e| Error::usage_with("cannot set up the HTTP client", e))
 }
 
 impl Prober {
@@ -110,7 +110,7 @@ impl Prober {
         let mut extra_roots = Vec::new();
         for path in &options.ca_certs {
             let pem = std::fs::read(path)
-                .map_err(|e| Error::usage(format!("cannot read CA certificate {}: {e}", path.display())))?;
+                .map_err(|e| Error::usage_with(format!("cannot read CA certificate {}", path.display()), e))?;
             extra_roots.push(pem);
         }
         let following = build_client(&extra_roots, redirect_policy())?;
@@ -215,20 +215,20 @@ fn pinning_tls_config(extra_roots: &[Vec<u8>]) -> Result<rustls::ClientConfig> {
         for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
             pinned.push(
                 certificate
-                    .map_err(|e| Error::usage(format!("--ca-cert #{}: not a PEM certificate: {e}", index + 1)))?,
+                    .map_err(|e| Error::usage_with(format!("--ca-cert #{}: not a PEM certificate", index + 1), e))?,
             );
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let platform = rustls_platform_verifier::Verifier::new_with_extra_roots(pinned.clone(), provider.clone())
-        .map_err(|e| Error::usage(format!("--ca-cert: cannot use the certificates: {e}")))?;
+        .map_err(|e| Error::usage_with("--ca-cert: cannot use the certificates", e))?;
     let verifier = PinnedCertificates {
         platform: Arc::new(platform),
         pinned,
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::usage(format!("cannot set up TLS: {e}")))?
+        .map_err(|e| Error::usage_with("cannot set up TLS", e))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();

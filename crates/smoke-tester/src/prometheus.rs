@@ -227,10 +227,10 @@ impl Prometheus {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Prometheus> {
         let mut base = reqwest::Url::parse(url).map_err(|e| {
-            Error::usage(format!(
-                "--prometheus: `{}`: {e}",
-                shipgate_core::url_redaction::redact_str(url)
-            ))
+            Error::usage_with(
+                format!("--prometheus: `{}`", shipgate_core::url_redaction::redact_str(url)),
+                e,
+            )
         })?;
         if !matches!(base.scheme(), "http" | "https") {
             return Err(Error::usage(format!(
@@ -262,7 +262,7 @@ impl Prometheus {
         for path in ca_certs {
             roots.push(
                 std::fs::read(path)
-                    .map_err(|e| Error::usage(format!("cannot read CA certificate {}: {e}", path.display())))?,
+                    .map_err(|e| Error::usage_with(format!("cannot read CA certificate {}", path.display()), e))?,
             );
         }
         Ok(Prometheus {
@@ -292,7 +292,7 @@ impl Prometheus {
         let mut url = self
             .base
             .join("api/v1/query")
-            .map_err(|e| Error::usage(format!("--prometheus: {e}")))?;
+            .map_err(|e| Error::usage_with("--prometheus", e))?;
         url.query_pairs_mut().append_pair("query", promql);
         let response = send_with_retry(&self.policy, || {
             let request = self.client.get(url.clone());
@@ -308,7 +308,7 @@ impl Prometheus {
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| Error::external(format!("GET {shown}: reading the answer: {e}")))?;
+            .map_err(|e| Error::external_with(format!("GET {shown}: reading the answer"), e))?;
         let parsed: std::result::Result<ApiResponse, _> = serde_json::from_slice(&bytes);
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(Error::usage(format!(

@@ -236,7 +236,7 @@ impl Report {
         report.add_test_suite(suite);
         report
             .to_string()
-            .map_err(|e| Error::usage(format!("cannot write the JUnit report: {e}")))
+            .map_err(|e| Error::usage_with("cannot write the JUnit report", e))
     }
 
     /// TAP version 14.
@@ -429,10 +429,10 @@ fn failure_details(check: &CheckOutcome) -> String {
 fn write_file(path: &std::path::Path, text: &str) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
-            .map_err(|e| Error::usage(format!("cannot create {}: {e}", parent.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot create {}", parent.display()), e))?;
     }
     std::fs::write(path, redact(text).as_bytes())
-        .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))
+        .map_err(|e| Error::usage_with(format!("cannot write {}", path.display()), e))
 }
 
 fn yaml_string(text: &str) -> String {

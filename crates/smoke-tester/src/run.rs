@@ -84,14 +84,14 @@ fn checks_from_config(globals: &GlobalArgs, base_url: Option<&str>) -> Result<Ch
         ));
     };
     let text =
-        std::fs::read_to_string(&file).map_err(|e| Error::usage(format!("cannot read {}: {e}", file.display())))?;
+        std::fs::read_to_string(&file).map_err(|e| Error::usage_with(format!("cannot read {}", file.display()), e))?;
     let mut set = crate::checks::parse_shipgate_toml(&text, &file.display().to_string())?;
     if let Some(base) = base_url {
         reqwest::Url::parse(base).map_err(|e| {
-            Error::usage(format!(
-                "--base-url: `{}`: {e}",
-                shipgate_core::url_redaction::redact_str(base)
-            ))
+            Error::usage_with(
+                format!("--base-url: `{}`", shipgate_core::url_redaction::redact_str(base)),
+                e,
+            )
         })?;
         for check in &mut set.checks {
             check.base_url = Some(base.to_owned());

@@ -123,7 +123,7 @@ impl Baseline {
     /// Reads `path`; every problem is a usage error naming the file and the entry.
     pub fn load(path: &Path) -> Result<Baseline> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read the baseline {}: {e}", path.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot read the baseline {}", path.display()), e))?;
         Baseline::parse(&text, path)
     }
 
@@ -150,7 +150,7 @@ impl Baseline {
 }
 
 fn entry(number: usize, raw: RawEntry, path: &Path) -> Result<Entry> {
-    let fail = |message: String| Error::usage(format!("baseline {}: entry {number}: {message}", path.display()));
+    let fail = |message: String| Error::usage_with(format!("baseline {}: entry {number}", path.display()), message);
     if raw.fingerprint.is_none() && (raw.rule.is_none() || raw.location.is_none()) {
         return Err(fail(
             "name the finding with `fingerprint`, or with `rule` and `location`".into(),

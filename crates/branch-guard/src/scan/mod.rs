@@ -104,7 +104,7 @@ pub fn run(globals: &GlobalArgs, args: &ScanArgs) -> Result<ExitCode> {
     let loaded = cli::load_config(globals)?;
     let scan_config = &loaded.config.guard.scan;
     let threshold = args.fail_on.unwrap_or(scan_config.fail_on);
-    let cwd = std::env::current_dir().map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| Error::usage_with("cannot read the current directory", e))?;
 
     // Everything is read and checked before anything is written.
     let files = expand(&args.files, &cwd)?;
@@ -174,7 +174,7 @@ pub fn expand(patterns: &[String], cwd: &Path) -> Result<Vec<PathBuf>> {
         };
         let absolute = cwd.join(&glob_pattern);
         let entries = glob::glob(&absolute.to_string_lossy())
-            .map_err(|e| Error::usage(format!("invalid SARIF file pattern `{pattern}`: {e}")))?;
+            .map_err(|e| Error::usage_with(format!("invalid SARIF file pattern `{pattern}`"), e))?;
         let mut matched: Vec<PathBuf> = entries
             .filter_map(std::result::Result::ok)
             .filter(|p| p.is_file())

@@ -217,8 +217,8 @@ pub struct Suppression {
 /// the file and the JSON path of the first problem.
 pub fn read(path: &Path) -> Result<Log> {
     let text =
-        std::fs::read_to_string(path).map_err(|e| Error::usage(format!("cannot read {}: {e}", path.display())))?;
-    parse(&text).map_err(|message| Error::usage(format!("{}: {message}", path.display())))
+        std::fs::read_to_string(path).map_err(|e| Error::usage_with(format!("cannot read {}", path.display()), e))?;
+    parse(&text).map_err(|message| Error::usage_with(format!("{}", path.display()), message))
 }
 
 /// Parses SARIF text; the error says where (`runs[0].results[2].level`) and what.

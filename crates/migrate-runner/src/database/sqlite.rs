@@ -58,10 +58,10 @@ impl SqliteConnection {
             )));
         }
         let connection = rusqlite::Connection::open(path)
-            .map_err(|error| Error::external(format!("cannot open SQLite database {}: {error}", path.display())))?;
+            .map_err(|error| Error::external_with(format!("cannot open SQLite database {}", path.display()), error))?;
         connection
             .busy_timeout(timeout)
-            .map_err(|error| Error::external(format!("configuring {}: {error}", path.display())))?;
+            .map_err(|error| Error::external_with(format!("configuring {}", path.display()), error))?;
         Ok(SqliteConnection {
             connection,
             path: path.to_path_buf(),
@@ -326,7 +326,7 @@ impl SqliteConnection {
         self.connection
             .execute("VACUUM INTO ?1", [output.to_string_lossy()])
             .map(drop)
-            .map_err(|error| Error::external(format!("VACUUM INTO {}: {error}", output.display())))
+            .map_err(|error| Error::external_with(format!("VACUUM INTO {}", output.display()), error))
     }
 }
 

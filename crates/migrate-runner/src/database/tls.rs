@@ -68,13 +68,13 @@ fn root_cert_file(explicit: Option<&Path>) -> Option<PathBuf> {
 fn load_roots(path: &Path) -> Result<RootCertStore> {
     let mut roots = RootCertStore::empty();
     let certificates = CertificateDer::pem_file_iter(path)
-        .map_err(|error| Error::usage(format!("cannot read sslrootcert {}: {error}", path.display())))?;
+        .map_err(|error| Error::usage_with(format!("cannot read sslrootcert {}", path.display()), error))?;
     for certificate in certificates {
         let certificate = certificate
-            .map_err(|error| Error::usage(format!("cannot read sslrootcert {}: {error}", path.display())))?;
+            .map_err(|error| Error::usage_with(format!("cannot read sslrootcert {}", path.display()), error))?;
         roots
             .add(certificate)
-            .map_err(|error| Error::usage(format!("bad certificate in {}: {error}", path.display())))?;
+            .map_err(|error| Error::usage_with(format!("bad certificate in {}", path.display()), error))?;
     }
     if roots.is_empty() {
         return Err(Error::usage(format!(
@@ -88,7 +88,7 @@ fn load_roots(path: &Path) -> Result<RootCertStore> {
 pub(super) fn connector(mode: TlsMode, root_cert: Option<&Path>) -> Result<MakeRustlsConnect> {
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|error| Error::usage(format!("TLS setup failed: {error}")))?;
+        .map_err(|error| Error::usage_with("TLS setup failed", error))?;
     let roots = root_cert_file(root_cert);
     let verify = match (mode, &roots) {
         (TlsMode::VerifyFull, _) => Some(true),
@@ -114,7 +114,7 @@ pub(super) fn connector(mode: TlsMode, root_cert: Option<&Path>) -> Result<MakeR
             } else {
                 let inner = WebPkiServerVerifier::builder_with_provider(roots, provider())
                     .build()
-                    .map_err(|error| Error::usage(format!("TLS setup failed: {error}")))?;
+                    .map_err(|error| Error::usage_with("TLS setup failed", error))?;
                 builder
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))

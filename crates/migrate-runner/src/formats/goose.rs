@@ -43,7 +43,7 @@ impl Section {
 
     fn flush_loose(&mut self, path: &std::path::Path) -> Result<()> {
         let split = split_statements(&self.loose, SqlDialect::Postgres, self.loose_line)
-            .map_err(|error| Error::usage(format!("{}: {error}", path.display())))?;
+            .map_err(|error| Error::usage_with(format!("{}", path.display()), error))?;
         self.statements.extend(split);
         self.loose.clear();
         Ok(())

@@ -87,7 +87,7 @@ impl Script {
             return Ok(statements.clone());
         }
         sql::split_statements(&self.sql, dialect, self.first_line)
-            .map_err(|error| Error::usage(format!("{}: {error}", self.path.display())))
+            .map_err(|error| Error::usage_with(format!("{}", self.path.display()), error))
     }
 }
 
@@ -185,7 +185,7 @@ fn read_entries(dir: &Path) -> Result<Vec<Entry>> {
     })?;
     let mut entries = Vec::new();
     for item in listing {
-        let item = item.map_err(|error| Error::usage(format!("cannot read {}: {error}", dir.display())))?;
+        let item = item.map_err(|error| Error::usage_with(format!("cannot read {}", dir.display()), error))?;
         let Some(file_name) = item.file_name().to_str().map(str::to_string) else {
             continue;
         };
@@ -248,7 +248,7 @@ fn read_texts(entries: &mut [Entry]) -> Result<()> {
 /// A file's text without a BOM; CRs stay so line numbers match the file.
 pub(crate) fn read_text(path: &Path) -> Result<String> {
     let mut bytes =
-        std::fs::read(path).map_err(|error| Error::usage(format!("cannot read {}: {error}", path.display())))?;
+        std::fs::read(path).map_err(|error| Error::usage_with(format!("cannot read {}", path.display()), error))?;
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         bytes.drain(..3);
     }

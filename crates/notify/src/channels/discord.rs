@@ -140,7 +140,7 @@ enum Unanswered {
 /// POSTs `body` as JSON, retrying like every other channel except that
 /// 429s wait as long as Discord says (see the module docs).
 async fn post_within_rate_limits(context: &Context, url: &str, body: &Value) -> Result<Answer> {
-    let bytes = serde_json::to_vec(body).map_err(|e| Error::usage(format!("cannot encode payload: {e}")))?;
+    let bytes = serde_json::to_vec(body).map_err(|e| Error::usage_with("cannot encode payload", e))?;
     let url = reqwest::Url::parse(url).map_err(|_| Error::usage("the Discord webhook URL is not a valid URL"))?;
     let shown = format!("POST {}", url_redaction::redact(&url));
     let policy = &context.retry;

@@ -71,7 +71,7 @@ fn build_message(email: &EmailTarget, message: &Message) -> Result<lettre::Messa
     let mailbox = |address: &str| {
         address
             .parse::<Mailbox>()
-            .map_err(|err| Error::usage(format!("`{address}` is not an email address: {err}")))
+            .map_err(|err| Error::usage_with(format!("`{address}` is not an email address"), err))
     };
     let mut builder = lettre::Message::builder()
         .from(mailbox(&email.from)?)
@@ -81,7 +81,7 @@ fn build_message(email: &EmailTarget, message: &Message) -> Result<lettre::Messa
     }
     builder
         .multipart(MultiPart::alternative_plain_html(message.plain_text(), html(message)))
-        .map_err(|err| Error::usage(format!("cannot build the email: {err}")))
+        .map_err(|err| Error::usage_with("cannot build the email", err))
 }
 
 fn transport(email: &EmailTarget, context: &Context) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
@@ -90,14 +90,14 @@ fn transport(email: &EmailTarget, context: &Context) -> Result<AsyncSmtpTranspor
         let mut builder = TlsParameters::builder(email.host.clone());
         if let Some(path) = &email.ca_file {
             let pem = std::fs::read(path)
-                .map_err(|err| Error::usage(format!("cannot read the CA file {}: {err}", path.display())))?;
+                .map_err(|err| Error::usage_with(format!("cannot read the CA file {}", path.display()), err))?;
             let certificate = Certificate::from_pem(&pem)
-                .map_err(|err| Error::usage(format!("{} is not a PEM certificate: {err}", path.display())))?;
+                .map_err(|err| Error::usage_with(format!("{} is not a PEM certificate", path.display()), err))?;
             builder = builder.add_root_certificate(certificate);
         }
         builder
             .build_rustls()
-            .map_err(|err| Error::usage(format!("cannot set up TLS for {}: {err}", email.host)))
+            .map_err(|err| Error::usage_with(format!("cannot set up TLS for {}", email.host), err))
     };
     let tls = match email.security {
         SmtpSecurity::StartTls => Tls::Required(tls_parameters()?),

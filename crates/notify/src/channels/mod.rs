@@ -205,7 +205,7 @@ pub(crate) async fn send_json(
     body: Option<&Value>,
 ) -> Result<Answer> {
     let bytes = match body {
-        Some(body) => serde_json::to_vec(body).map_err(|e| Error::usage(format!("cannot encode payload: {e}")))?,
+        Some(body) => serde_json::to_vec(body).map_err(|e| Error::usage_with("cannot encode payload", e))?,
         None => Vec::new(),
     };
     send_bytes(context, method, url, headers, body.map(|_| bytes)).await

@@ -27,21 +27,21 @@ pub fn send_stdout(context: &Context, message: &Message) -> Result<Delivered> {
     let mut out = std::io::stdout().lock();
     out.write_all(shipgate_core::actions::redact(&text).as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|err| Error::external(format!("writing to stdout: {err}")))?;
+        .map_err(|err| Error::external_with("writing to stdout", err))?;
     Ok(Delivered::detail("printed"))
 }
 
 pub fn send_file(path: &Path, event: &Event, message: &Message) -> Result<Delivered> {
     let mut line = serde_json::to_string(&webhook::payload(event, message))
-        .map_err(|err| Error::usage(format!("cannot encode payload: {err}")))?;
+        .map_err(|err| Error::usage_with("cannot encode payload", err))?;
     line.push('\n');
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|err| Error::usage(format!("cannot open {}: {err}", path.display())))?;
+        .map_err(|err| Error::usage_with(format!("cannot open {}", path.display()), err))?;
     // One write call per line keeps concurrent appenders from interleaving.
     file.write_all(line.as_bytes())
-        .map_err(|err| Error::external(format!("cannot append to {}: {err}", path.display())))?;
+        .map_err(|err| Error::external_with(format!("cannot append to {}", path.display()), err))?;
     Ok(Delivered::detail(format!("appended to {}", path.display())))
 }

@@ -63,8 +63,8 @@ pub async fn send(
     event: &Event,
     message: &Message,
 ) -> Result<Delivered> {
-    let body = serde_json::to_vec(&payload(event, message))
-        .map_err(|err| Error::usage(format!("cannot encode payload: {err}")))?;
+    let body =
+        serde_json::to_vec(&payload(event, message)).map_err(|err| Error::usage_with("cannot encode payload", err))?;
     let headers: Vec<(&str, String)> = hmac_secret
         .map(|secret| vec![(SIGNATURE_HEADER, signature(secret, &body))])
         .unwrap_or_default();

@@ -190,13 +190,13 @@ impl Event {
     /// Parses the payload file of event `name`.
     pub fn from_file(name: &str, path: &Path) -> Result<Event> {
         let json = std::fs::read_to_string(path).map_err(|err| {
-            Error::usage(format!(
-                "cannot read the `{name}` event payload {}: {err}",
-                path.display()
-            ))
+            Error::usage_with(
+                format!("cannot read the `{name}` event payload {}", path.display()),
+                err,
+            )
         })?;
         Event::from_json(name, &json)
-            .map_err(|err| Error::usage(format!("malformed `{name}` event payload {}: {err}", path.display())))
+            .map_err(|err| Error::usage_with(format!("malformed `{name}` event payload {}", path.display()), err))
     }
 
     /// Parses a payload of event `name` from JSON text; the error names the

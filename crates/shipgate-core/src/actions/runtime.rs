@@ -191,9 +191,9 @@ fn append_to(path: &Path, text: &str) -> Result<()> {
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|err| Error::external(format!("cannot open {}: {err}", path.display())))?;
+        .map_err(|err| Error::external_with(format!("cannot open {}", path.display()), err))?;
     file.write_all(text.as_bytes())
-        .map_err(|err| Error::external(format!("cannot write {}: {err}", path.display())))
+        .map_err(|err| Error::external_with(format!("cannot write {}", path.display()), err))
 }
 
 /// Ends a log group when dropped.

@@ -207,7 +207,7 @@ pub fn load(options: &LoadOptions<'_>) -> Result<LoadedConfig, Error> {
 
     if let Some((path, display)) = &found {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::usage(format!("cannot read config file {}: {e}", display.display())))?;
+            .map_err(|e| Error::usage_with(format!("cannot read config file {}", display.display()), e))?;
         let file_table = parse_file(&text, display)?;
         for key in leaf_keys(&file_table) {
             sources.insert(key, Source::File(display.clone()));

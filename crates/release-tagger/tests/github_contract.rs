@@ -104,10 +104,10 @@ async fn cut_pr_conforms_to_githubs_spec() {
     session.assert_conforms();
     let exchanges = session.exchanges();
     assert_eq!(exchanges[0].method, "GET");
-    assert!(
-        exchanges[0].path.contains("head=acme:release/v1.3.0"),
-        "{}",
-        exchanges[0].path
+    // `owner:branch` is one query value: its `:` and `/` are percent-encoded.
+    assert_eq!(
+        exchanges[0].path,
+        "/repos/acme/widgets/pulls?state=open&head=acme%3Arelease%2Fv1.3.0&base=main"
     );
     assert_eq!(exchanges.last().unwrap().method, "POST");
 }

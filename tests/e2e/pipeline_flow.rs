@@ -649,15 +649,9 @@ fn high_bandit_findings_fail_the_security_scan_and_the_final_check() {
     assert!(sarif.contains("\"B602\""), "{sarif}");
 
     // The lint job passed, the branch and commits follow the flow, and the
-    // final check fails naming the scan.
-    let checks: Vec<&str> = run.log.lines().filter(|line| from_job(line, "checks")).collect();
-    for expected in ["branch-guard: success", "lint: success", "security scan: failure"] {
-        assert!(
-            checks.iter().any(|line| line.contains(expected)),
-            "{expected} in the checks job:\n{}",
-            checks.join("\n")
-        );
-    }
+    // final check fails with the scan. Read from act's own job lines: the
+    // verdict step's last output lines can be lost under act when it fails.
+    insta::assert_snapshot!("bandit_scan_jobs", job_outcomes(&run.log).join("\n"));
 }
 
 /// Every file under `dir`, as (`prefix/relative path`, contents).

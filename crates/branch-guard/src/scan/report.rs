@@ -45,7 +45,7 @@ impl Links {
         let path: String = location
             .path
             .split('/')
-            .map(|part| percent_encoding::utf8_percent_encode(part, PATH_SEGMENT).to_string())
+            .map(shipgate_core::url_redaction::encode_component)
             .collect::<Vec<_>>()
             .join("/");
         let lines = match (location.start_line, location.end_line) {
@@ -67,18 +67,6 @@ impl Links {
         }
     }
 }
-
-const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'(')
-    .add(b')');
 
 fn status_counts(outcome: &Outcome) -> String {
     let mut text = format!(

@@ -186,7 +186,7 @@ pub async fn send(context: &Context, mode: GitHubMode, event: &Event, message: &
                 let path = format!(
                     "/repos/{repo}/deployments?sha={}&environment={}&per_page=1",
                     target.sha,
-                    percent_encoding::utf8_percent_encode(environment, percent_encoding::NON_ALPHANUMERIC)
+                    shipgate_core::url_redaction::encode_component(environment)
                 );
                 let found: Vec<Created> = client.request_json(Method::GET, &path, None).await?;
                 found.first().map(|deployment| deployment.id)

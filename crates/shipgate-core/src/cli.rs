@@ -18,7 +18,9 @@ use crate::exit::{Error, ExitCode, Result};
 /// What a binary tells the shared layer about itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Tool {
+    /// The binary's name, used in error lines, annotations, completions and JSON output.
     pub name: &'static str,
+    /// The version reported in JSON output and the `tool-version` step output.
     pub version: &'static str,
     /// The `shipgate.toml` sections this tool reads, in the order `config` prints them.
     pub sections: &'static [&'static str],
@@ -59,11 +61,20 @@ pub struct DryRunArg {
     pub dry_run: bool,
 }
 
+/// The values of `--color`.
 #[derive(ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ColorWhen {
+    // `help = None` keeps these docs out of `--help`, which lists the bare values
+    // and leaves explaining them to the argument's own help.
+    /// Colour only on a terminal, and never when `NO_COLOR` is set; the default.
+    #[value(help = None::<&str>)]
     #[default]
     Auto,
+    /// Colour even when the output is not a terminal.
+    #[value(help = None::<&str>)]
     Always,
+    /// No colour at all.
+    #[value(help = None::<&str>)]
     Never,
 }
 
@@ -85,6 +96,7 @@ pub enum CommonCommand {
     },
 }
 
+/// The arguments of the shared `config` subcommand.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ConfigArgs {
     /// Only print these sections (repeatable) [default: the sections this tool reads]
@@ -95,12 +107,16 @@ pub struct ConfigArgs {
 /// How a command should talk to the person or program running it.
 #[derive(Debug, Clone)]
 pub struct Ui {
+    /// `--json`: stdout carries one JSON document, so [`Ui::info`] stays silent.
     pub json: bool,
+    /// `--quiet` was given: print errors only.
     pub quiet: bool,
+    /// How many times `--verbose` was given; [`Ui::detail`] prints when it is above 0.
     pub verbose: u8,
 }
 
 impl Ui {
+    /// Reads the global flags and applies `--color` to all later output.
     pub fn new(globals: &GlobalArgs) -> Self {
         apply_color_choice(globals.color);
         Ui {
@@ -117,12 +133,14 @@ impl Ui {
         }
     }
 
+    /// Extra detail on stderr, printed only with `--verbose`.
     pub fn detail(&self, message: &str) {
         if self.verbose > 0 {
             write_stderr_line(&actions::redact(message));
         }
     }
 
+    /// A `warning:` line on stderr, silenced only by `--quiet`.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
             let style = anstyle::AnsiColor::Yellow.on_default().bold();
@@ -268,6 +286,7 @@ pub fn parse<C: Parser>() -> C {
     parse_from(std::env::args_os())
 }
 
+/// [`parse`] on `args` (the binary name first) instead of the process's arguments.
 pub fn parse_from<C, I, T>(args: I) -> C
 where
     C: Parser,
@@ -354,6 +373,7 @@ fn color_from_args(args: &[std::ffi::OsString]) -> ColorWhen {
 /// subcommand's `--help` at the end, and the cause on one line for `::error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError {
+    /// The tool's name, which starts the error line and titles the `::error`.
     pub tool: String,
     /// What the user sees on stderr: clap's detail, reworded.
     pub text: String,
@@ -362,6 +382,7 @@ pub struct UsageError {
 }
 
 impl UsageError {
+    /// Rewords `err`, which clap raised parsing `args` against `command`.
     pub fn new(command: &clap::Command, args: &[std::ffi::OsString], err: &clap::Error) -> Self {
         let tool = command.get_name().to_owned();
         let help = format!("{} --help", subcommand_path(command, args).join(" "));

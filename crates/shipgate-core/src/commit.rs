@@ -45,6 +45,7 @@ pub struct ConventionalCommit<'a> {
     /// The paragraphs between the header and the footers, without the
     /// surrounding blank lines. Inner line endings are kept as written.
     pub body: Option<&'a str>,
+    /// The trailer lines at the end of the message, in order.
     pub footers: Vec<Footer<'a>>,
     /// The first line, without its line ending.
     pub header: &'a str,
@@ -57,6 +58,7 @@ pub struct Footer<'a> {
     pub token: &'a str,
     /// The text after the separator, trimmed; may span lines until the next footer.
     pub value: &'a str,
+    /// Whether the footer was written `Token: value` or `Token #value`.
     pub separator: FooterSeparator,
 }
 
@@ -70,6 +72,7 @@ pub enum FooterSeparator {
 }
 
 impl FooterSeparator {
+    /// The separator as written between token and value: `": "` or `" #"`.
     pub fn as_str(self) -> &'static str {
         match self {
             FooterSeparator::ColonSpace => ": ",
@@ -157,6 +160,7 @@ impl fmt::Display for ParseErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} (column {column})")]
 pub struct ParseError {
+    /// What is wrong with the header.
     pub kind: ParseErrorKind,
     /// 1-based character column in the header.
     pub column: usize,

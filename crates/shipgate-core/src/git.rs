@@ -18,6 +18,7 @@ use crate::exit::{Error, Result};
 /// One commit, as release notes and policy checks need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitInfo {
+    /// The commit's object id, its SHA.
     pub id: Oid,
     /// First line of the message.
     pub summary: String,
@@ -26,12 +27,15 @@ pub struct CommitInfo {
     /// Whether the raw message was valid in its encoding (if not, `message`
     /// has replacement characters and policy checks may want to flag it).
     pub message_is_utf8: bool,
+    /// The author's name, decoded like `message`.
     pub author_name: String,
+    /// The author's email, decoded like `message`.
     pub author_email: String,
     /// Seconds since the Unix epoch.
     pub author_time: i64,
     /// Seconds since the Unix epoch.
     pub committer_time: i64,
+    /// How many parents the commit has: 0 for a root commit, 2 or more for a merge.
     pub parent_count: usize,
 }
 
@@ -116,7 +120,9 @@ pub struct PushOptions {
 /// Captured output of a successful `git` run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitOutput {
+    /// What git wrote to stdout, lossily decoded as UTF-8.
     pub stdout: String,
+    /// What git wrote to stderr, lossily decoded as UTF-8.
     pub stderr: String,
 }
 

@@ -3,6 +3,8 @@
 //! Each module follows one concern; see ARCHITECTURE.md for the invariants
 //! (for example: only [`actions`] writes GitHub Actions workflow commands).
 
+#![warn(missing_docs)]
+
 pub mod actions;
 pub mod cli;
 pub mod commit;

@@ -6,8 +6,11 @@ use super::redact::redact;
 /// Severity of an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnnotationLevel {
+    /// Written as `::error`, or `error:` outside Actions.
     Error,
+    /// Written as `::warning`, or `warning:` outside Actions.
     Warning,
+    /// Written as `::notice`, or `notice:` outside Actions.
     Notice,
 }
 
@@ -24,11 +27,17 @@ impl AnnotationLevel {
 /// A message optionally attached to a place in a file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Annotation {
+    /// Heading shown above the message (`title=`).
     pub title: Option<String>,
+    /// Path relative to the repository root (`file=`); `None` for an annotation on the run only.
     pub file: Option<String>,
+    /// 1-based line in `file` (`line=`).
     pub line: Option<u32>,
+    /// Last line of a multi-line range (`endLine=`).
     pub end_line: Option<u32>,
+    /// 1-based column in `line` (`col=`).
     pub col: Option<u32>,
+    /// The text shown; redacted, and escaped in workflow commands.
     pub message: String,
 }
 

@@ -8,12 +8,15 @@ use super::runtime::Runtime;
 pub struct Context {
     /// `owner/name`.
     pub repository: Option<String>,
+    /// `GITHUB_SHA`: the commit the workflow runs on.
     pub sha: Option<String>,
     /// Full ref, e.g. `refs/heads/main`.
     pub git_ref: Option<String>,
     /// Short ref name, e.g. `main` or `42/merge`.
     pub ref_name: Option<String>,
+    /// `GITHUB_ACTOR`: the login of the user or app that started the run.
     pub actor: Option<String>,
+    /// `GITHUB_RUN_ID`: the run's unique id, as in its URL.
     pub run_id: Option<String>,
     /// Defaults to `https://github.com`.
     pub server_url: String,

@@ -7,7 +7,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid duration `{text}`: {reason} (write a whole number followed by ms, s, m or h, like `5m`)")]
 pub struct DurationError {
+    /// The rejected text, as written.
     pub text: String,
+    /// Why it was rejected, e.g. `unknown unit`.
     pub reason: &'static str,
 }
 
@@ -21,6 +23,7 @@ pub struct ConfigDuration {
 }
 
 impl ConfigDuration {
+    /// Parses `<whole number><unit>` such as `5m`, rejecting values too large to count in milliseconds.
     pub fn parse(text: &str) -> Result<Self, DurationError> {
         let fail = |reason| DurationError {
             text: text.to_string(),
@@ -49,6 +52,7 @@ impl ConfigDuration {
         })
     }
 
+    /// The parsed length of time.
     pub fn as_duration(&self) -> Duration {
         self.duration
     }

@@ -44,12 +44,14 @@ impl fmt::Display for Source {
 pub struct FlagOverride {
     /// Dotted key, like `release.tag_prefix`.
     pub key: String,
+    /// The value the flag sets, as a TOML value.
     pub value: Value,
     /// The flag as the user typed it, for provenance and errors.
     pub flag: String,
 }
 
 impl FlagOverride {
+    /// An override of `key` to `value`, set by `flag`.
     pub fn new(key: impl Into<String>, value: impl Into<Value>, flag: impl Into<String>) -> Self {
         FlagOverride {
             key: key.into(),
@@ -93,13 +95,16 @@ impl<'a> LoadOptions<'a> {
 pub struct ConfigEntry {
     /// Dotted key, like `release.tag_prefix`.
     pub key: String,
+    /// The effective value.
     pub value: Value,
+    /// Where the value came from: the default, the file, an environment variable or a flag.
     pub source: Source,
 }
 
 /// The effective configuration and where each of its values came from.
 #[derive(Debug, Clone)]
 pub struct LoadedConfig {
+    /// The defaults, overlaid by the file, then the environment, then flags.
     pub config: Config,
     /// The file that was read, if any.
     pub file: Option<PathBuf>,

@@ -393,11 +393,25 @@ impl Default for ScanConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScanThreshold {
+    // `help = None` keeps these docs out of `--help`, which lists the bare values
+    // and leaves explaining them to the argument's own help.
+    /// Fail on critical findings only.
+    #[value(help = None::<&str>)]
     Critical,
+    /// Fail on high or critical findings, and on SARIF `error`; the default.
+    #[value(help = None::<&str>)]
     High,
+    /// Fail on medium or worse, and on SARIF `warning` or `error`.
+    #[value(help = None::<&str>)]
     Medium,
+    /// Fail on any security severity, and on any SARIF level but `none`.
+    #[value(help = None::<&str>)]
     Low,
+    /// The SARIF level that ranks with `high`, for tools without security severities.
+    #[value(help = None::<&str>)]
     Error,
+    /// The SARIF level that ranks with `medium`, for tools without security severities.
+    #[value(help = None::<&str>)]
     Warning,
 }
 
@@ -520,7 +534,9 @@ impl MigrateConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MigrationPolicy {
+    /// When migrations may be applied; `manual-with-review` by default.
     pub apply: ApplyMode,
+    /// Who may roll migrations back; `two-person-approval` by default.
     pub rollback: RollbackMode,
     /// Take a backup before applying. Seed 003 production "pre_migration_backup".
     pub backup_before_apply: bool,
@@ -745,9 +761,13 @@ impl Default for IncidentRoutes {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IncidentTemplates {
+    /// Shown while the cause is being looked for; `{{ service }}` names the service.
     pub investigating: String,
+    /// Shown once the cause is known.
     pub identified: String,
+    /// Shown while a deployed fix is being watched.
     pub monitoring: String,
+    /// Shown when the incident is over.
     pub resolved: String,
 }
 

@@ -10,7 +10,9 @@ use semver::Version;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid branch pattern `{pattern}`: {reason}")]
 pub struct PatternError {
+    /// The rejected pattern, as written.
     pub pattern: String,
+    /// Why it was rejected.
     pub reason: String,
 }
 
@@ -209,6 +211,7 @@ impl<'de> serde::Deserialize<'de> for BranchPattern {
 pub struct ReleaseBranch(BranchPattern);
 
 impl ReleaseBranch {
+    /// Parses `template`, which must contain `{version}` and no `*`.
     pub fn new(template: &str) -> Result<Self, PatternError> {
         let pattern = BranchPattern::new(template)?;
         if !pattern.has_version() {
@@ -230,10 +233,12 @@ impl ReleaseBranch {
         self.0.version_in(branch)
     }
 
+    /// The template as a [`BranchPattern`], for matching.
     pub fn pattern(&self) -> &BranchPattern {
         &self.0
     }
 
+    /// The template as written, e.g. `release/v{version}`.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }

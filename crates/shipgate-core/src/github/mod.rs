@@ -37,9 +37,11 @@ const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct GitHubSettings {
     /// Base URL of the REST API, e.g. `https://ghe.example.com/api/v3`.
     pub api_url: String,
+    /// The API token, masked at once; `None` sends requests unauthenticated.
     pub token: Option<Secret>,
     /// Limit for one attempt of one request.
     pub timeout: Duration,
+    /// How failed attempts are retried.
     pub retry: RetryPolicy,
 }
 
@@ -77,7 +79,9 @@ impl GitHubSettings {
 pub struct RepositoryInfo {
     /// `owner/name`.
     pub full_name: String,
+    /// The default branch's name, e.g. `main`.
     pub default_branch: String,
+    /// GitHub's `private` flag: true unless the repository is public.
     pub private: bool,
 }
 
@@ -86,8 +90,11 @@ pub struct RepositoryInfo {
 pub struct ReleaseAsset {
     /// Signed because GitHub's description only says "integer".
     pub id: i64,
+    /// The asset's file name.
     pub name: String,
+    /// Size in bytes.
     pub size: i64,
+    /// The URL a browser downloads the asset from.
     pub browser_download_url: String,
     /// `uploaded`, or `open` for an upload that never finished.
     #[serde(default)]
@@ -100,8 +107,11 @@ const API_VERSION: &str = "2022-11-28";
 /// A GitHub answer after retries, before any status handling.
 #[derive(Debug, Clone)]
 pub struct ApiResponse {
+    /// The last attempt's HTTP status.
     pub status: StatusCode,
+    /// The last attempt's headers (rate limits, `x-accepted-github-permissions`).
     pub headers: HeaderMap,
+    /// The last attempt's raw body.
     pub body: Vec<u8>,
 }
 

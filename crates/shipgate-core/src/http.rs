@@ -3,7 +3,7 @@
 //! Every HTTP client in shipgate is built here so TLS (rustls with the ring
 //! provider), the user agent and timeouts are the same everywhere, and so
 //! every error message shows URLs only after
-//! [`url_redaction::redact`](crate::url_redaction::redact).
+//! [`crate::url_redaction::redact`].
 
 use std::sync::Once;
 use std::time::Duration;

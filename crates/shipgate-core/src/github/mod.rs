@@ -7,7 +7,7 @@
 //! `x-accepted-github-permissions`.
 //!
 //! This module holds the settings, the answer type and how an answer
-//! becomes an error; [`client`] sends requests and [`upload`] sends release
+//! becomes an error; `client` sends requests and `upload` sends release
 //! assets to GitHub's upload host.
 
 mod client;

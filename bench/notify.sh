@@ -43,6 +43,13 @@ compare "one message to 10 json:// targets" apprise "<= 16 ms (>= 20x)" \
     -- apprise --title "Deploy succeeded" --body "shop 1.2.0 was deployed to production." "${targets[@]}" \
     -- "$ours" send --title "Deploy succeeded" --message "shop 1.2.0 was deployed to production." "${our_args[@]}"
 
+# A message that touches no network: process start, config and rendering.
+# The floor is printf in its own process, as the message's one write.
+export BENCH_DATA="one message, stdout:// only"
+compare "one message to stdout://" "printf (floor)" "<= 5 ms" \
+    -- /usr/bin/printf '%s\n' "Deploy succeeded: shop 1.2.0 was deployed to production." \
+    -- "$ours" send --title "Deploy succeeded" --message "shop 1.2.0 was deployed to production." --to stdout://
+
 # 1,000 targets, every 10th request answered 429 + Retry-After: 1.
 start_receiver --throttle-every 10
 args=()

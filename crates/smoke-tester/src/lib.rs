@@ -224,7 +224,7 @@ impl AdhocArgs {
         for expression in &self.jsonpaths {
             check.assertions.push(
                 assertions::parse_json_path_expression(expression)
-                    .map_err(|e| Error::usage(format!("--jsonpath: {e}")))?,
+                    .map_err(|e| Error::usage_with("--jsonpath", e))?,
             );
         }
         if let Some(limit) = &self.max_latency {
@@ -241,7 +241,7 @@ impl AdhocArgs {
                 .ok_or_else(|| Error::usage(format!("--css: write it as 'SELECTOR=TEXT', not `{css}`")))?;
             check.assertions.push(
                 Assertion::selector(selector.trim(), ValueCheck::Contains(text.to_owned()))
-                    .map_err(|e| Error::usage(format!("--css: {e}")))?,
+                    .map_err(|e| Error::usage_with("--css", e))?,
             );
         }
         if let Some(days) = self.cert_days_min {

@@ -151,6 +151,11 @@ impl Repo {
     /// Opens the repository containing `path` (searching parent directories).
     pub fn discover(path: impl AsRef<Path>) -> Result<Repo> {
         let path = path.as_ref();
+        // libgit2 hashes every object it reads to check it against its
+        // name; git does not (that is `git fsck`'s job), and on a history
+        // walk the hashing is a few percent of the time.
+        static READ_LIKE_GIT: std::sync::Once = std::sync::Once::new();
+        READ_LIKE_GIT.call_once(|| git2::opts::strict_hash_verification(false));
         let repo = Repository::discover(path).map_err(|err| {
             Error::usage(format!(
                 "{} is not inside a git repository: {}",

@@ -223,8 +223,7 @@ impl AdhocArgs {
         }
         for expression in &self.jsonpaths {
             check.assertions.push(
-                assertions::parse_json_path_expression(expression)
-                    .map_err(|e| Error::usage_with("--jsonpath", e))?,
+                assertions::parse_json_path_expression(expression).map_err(|e| Error::usage_with("--jsonpath", e))?,
             );
         }
         if let Some(limit) = &self.max_latency {

@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use shipgate_testkit::act::git;
 use shipgate_testkit::tools::{TOOL_BINARIES, describe_output, shipgate_bin, workspace_root};
@@ -20,10 +20,8 @@ fn tool(binary: &Path, dir: &Path, args: &[&str]) -> Output {
 }
 
 fn cargo_metadata() -> serde_json::Value {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let output = shipgate_testkit::tools::cargo()
         .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
-        .current_dir(workspace_root())
         .output()
         .expect("running cargo metadata");
     assert!(output.status.success(), "{}", describe_output(&output));
@@ -131,10 +129,8 @@ fn pre_commit_hooks_run_branch_guard_built_by_the_root_package() {
 
     // Build it as cargo install would (minus --release) and lint messages
     // with it, as the commit-msg hook does.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let build = Command::new(cargo)
+    let build = shipgate_testkit::tools::cargo()
         .args(["build", "--quiet", "--bins", "-p", "shipgate-pre-commit"])
-        .current_dir(&root)
         .output()
         .expect("running cargo build");
     assert!(build.status.success(), "{}", describe_output(&build));

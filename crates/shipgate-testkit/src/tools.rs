@@ -201,8 +201,12 @@ pub(crate) fn is_executable(path: &Path) -> bool {
 
 /// Path to a freshly built shipgate binary (`target/debug/<tool>`).
 ///
-/// The first call in a test process runs `cargo build --bins` for the five
-/// tool packages, so tests always run the code they were compiled with.
+/// The first call in a test process runs `cargo build --workspace --bins`,
+/// so tests always run the code they were compiled with. It is the build
+/// `cargo xtask test` makes before the suite, so there it finds nothing to
+/// do: a `-p <tool>` build resolves features differently, would recompile
+/// the tools halfway through the suite and swap the binaries under tests
+/// that are running them.
 /// Panics with cargo's output if the build fails: the test cannot proceed.
 pub fn shipgate_bin(tool: &str) -> PathBuf {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
@@ -213,37 +217,60 @@ pub fn shipgate_bin(tool: &str) -> PathBuf {
     let binary = target_dir.join("debug").join(tool);
     assert!(
         binary.is_file(),
-        "{} does not exist after `cargo build --bins`: is `{tool}` one of {TOOL_BINARIES:?}?",
+        "{} does not exist after `cargo build --workspace --bins`: is `{tool}` one of {TOOL_BINARIES:?}?",
         binary.display()
     );
     binary
 }
 
-fn build_tool_binaries() -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let root = workspace_root();
-    let mut build = Command::new(&cargo);
-    build.current_dir(&root).args(["build", "--bins"]);
-    for package in TOOL_BINARIES {
-        build.args(["-p", package]);
+/// The cargo that runs the tests, in the workspace root, without the
+/// variables cargo sets for the running test (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, ...). Build scripts (ring's, rustls') record some of them,
+/// so a nested build that inherits them sees its dependencies as changed
+/// and recompiles them, and the next plain build recompiles them back.
+pub fn cargo() -> Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(program);
+    command.current_dir(workspace_root());
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_for_the_test = matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_MANIFEST_LINKS"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+                | "CARGO_TARGET_TMPDIR"
+                | "CARGO_RUSTC_CURRENT_DIR"
+        ) || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_");
+        if set_for_the_test {
+            command.env_remove(name);
+        }
     }
-    let output = build
+    command
+}
+
+fn build_tool_binaries() -> anyhow::Result<PathBuf> {
+    let output = cargo()
+        .args(["build", "--workspace", "--bins"])
         .output()
-        .with_context(|| format!("running {} build", Path::new(&cargo).display()))?;
+        .context("running cargo build")?;
     if !output.status.success() {
         bail!(
-            "cargo build --bins exited with {}:\n{}",
+            "cargo build --workspace --bins exited with {}:\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    target_dir(&cargo, &root)
+    target_dir()
 }
 
 /// Asks cargo itself, so `CARGO_TARGET_DIR` and `.cargo/config.toml` are honoured.
-fn target_dir(cargo: &std::ffi::OsStr, root: &Path) -> anyhow::Result<PathBuf> {
-    let output = Command::new(cargo)
-        .current_dir(root)
+fn target_dir() -> anyhow::Result<PathBuf> {
+    let output = cargo()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .context("running cargo metadata")?;

@@ -228,12 +228,21 @@ pub fn render_text(report: &CommitsReport) -> String {
     }
     let failed = report.commits.iter().filter(|c| !c.verdict.passed()).count();
     text.push_str(&format!(
-        "{} {} commits linted, {} skipped (merge, revert, fixup, version, bot, ignores), {failed} failed\n",
+        "{} {} linted, {} skipped (merge, revert, fixup, version, bot, ignores), {failed} failed\n",
         if report.passed { "✔" } else { "✖" },
-        report.linted,
+        commits_count(report.linted),
         report.skipped,
     ));
     text
+}
+
+/// "1 commit", "2 commits".
+fn commits_count(count: usize) -> String {
+    if count == 1 {
+        "1 commit".to_string()
+    } else {
+        format!("{count} commits")
+    }
 }
 
 /// The job summary table of failing commits.
@@ -260,8 +269,9 @@ pub fn summary_markdown(report: &CommitsReport) -> String {
         })
         .collect();
     summary.paragraph(&format!(
-        "{} commits linted, {} skipped.",
-        report.linted, report.skipped
+        "{} linted, {} skipped.",
+        commits_count(report.linted),
+        report.skipped
     ));
     if !rows.is_empty() {
         summary.table(&["Commit", "Header", "Verdict", "Rules"], &rows);
@@ -283,4 +293,16 @@ pub fn run(globals: &GlobalArgs, range: Option<&str>) -> Result<ExitCode> {
         ui.print(&render_text(&outcome.report))?;
     }
     exit::verdict(outcome.report.passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commits_count;
+
+    #[test]
+    fn one_commit_is_counted_in_the_singular() {
+        assert_eq!(commits_count(1), "1 commit");
+        assert_eq!(commits_count(0), "0 commits");
+        assert_eq!(commits_count(110), "110 commits");
+    }
 }

@@ -230,19 +230,10 @@ pub fn render_text(report: &CommitsReport) -> String {
     text.push_str(&format!(
         "{} {} linted, {} skipped (merge, revert, fixup, version, bot, ignores), {failed} failed\n",
         if report.passed { "✔" } else { "✖" },
-        commits_count(report.linted),
+        report::plural(report.linted, "commit"),
         report.skipped,
     ));
     text
-}
-
-/// "1 commit", "2 commits".
-fn commits_count(count: usize) -> String {
-    if count == 1 {
-        "1 commit".to_string()
-    } else {
-        format!("{count} commits")
-    }
 }
 
 /// The job summary table of failing commits.
@@ -270,7 +261,7 @@ pub fn summary_markdown(report: &CommitsReport) -> String {
         .collect();
     summary.paragraph(&format!(
         "{} linted, {} skipped.",
-        commits_count(report.linted),
+        report::plural(report.linted, "commit"),
         report.skipped
     ));
     if !rows.is_empty() {
@@ -293,16 +284,4 @@ pub fn run(globals: &GlobalArgs, range: Option<&str>) -> Result<ExitCode> {
         ui.print(&render_text(&outcome.report))?;
     }
     exit::verdict(outcome.report.passed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::commits_count;
-
-    #[test]
-    fn one_commit_is_counted_in_the_singular() {
-        assert_eq!(commits_count(1), "1 commit");
-        assert_eq!(commits_count(0), "0 commits");
-        assert_eq!(commits_count(110), "110 commits");
-    }
 }

@@ -42,6 +42,15 @@ impl Violation {
     }
 }
 
+/// `count` of `noun`: "1 finding", "2 findings".
+pub fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// commitlint's line format: `✖ message [rule]` or `⚠ message [rule]`.
 pub fn finding_line(finding: &Finding) -> String {
     let mark = match finding.severity {
@@ -92,4 +101,16 @@ pub fn set_outputs(runtime: &Runtime, passed: bool, violations: &[Violation]) ->
 /// Serialises a `--json` document.
 pub fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| Error::usage_with("cannot encode JSON", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plural;
+
+    #[test]
+    fn one_is_counted_in_the_singular() {
+        assert_eq!(plural(1, "commit"), "1 commit");
+        assert_eq!(plural(0, "commit"), "0 commits");
+        assert_eq!(plural(110, "finding"), "110 findings");
+    }
 }

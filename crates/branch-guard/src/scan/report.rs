@@ -11,6 +11,7 @@ use shipgate_core::actions::{Annotation, AnnotationLevel, Runtime, Summary};
 use super::sarif::SourceLocation;
 use super::severity::Severity;
 use super::{Assessed, Outcome, Status};
+use crate::report::plural;
 
 /// GitHub shows at most 10 error and 10 warning annotations per step; the
 /// rest are listed in the summary instead of being lost.
@@ -85,14 +86,6 @@ fn status_counts(outcome: &Outcome) -> String {
         text.push_str(&format!(", {} suppressed in the source", outcome.suppressed_in_source));
     }
     text
-}
-
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 fn location_text(assessed: &Assessed) -> String {
